@@ -1,0 +1,80 @@
+package dev.rankwise.cpu;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.RecursiveAction;
+
+/// The CPU backend's thread pool and its one way to split a loop.
+///
+/// The thread count comes from the system property `rankwise.threads` (default: all processors) and
+/// can be changed with [#setThreads]. Work is split into contiguous ranges, so results never depend
+/// on the thread count as long as each range writes its own outputs.
+public final class Parallel {
+    private static volatile ForkJoinPool pool = newPool(
+            Integer.getInteger("rankwise.threads", Runtime.getRuntime().availableProcessors()));
+
+    private Parallel() {}
+
+    /// A loop body over the index range `[start, end)`.
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int start, int end);
+    }
+
+    public static int threads() {
+        return pool.getParallelism();
+    }
+
+    /// Sets the number of worker threads; the old pool finishes its work and shuts down.
+    public static synchronized void setThreads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (threads == pool.getParallelism()) return;
+        ForkJoinPool old = pool;
+        pool = newPool(threads);
+        old.shutdown();
+    }
+
+    public static ForkJoinPool pool() {
+        return pool;
+    }
+
+    /// Runs `body` over `[0, n)` in ranges of at least `grain` indices, on the pool when that pays.
+    public static void forRange(int n, int grain, RangeBody body) {
+        int threads = threads();
+        if (n <= 0) return;
+        // Nested calls from inside a worker run inline: the outer split already uses every thread.
+        if (threads == 1 || n <= grain || ForkJoinTask.inForkJoinPool()) {
+            body.run(0, n);
+            return;
+        }
+        int chunks = Math.min(threads * 4, Math.max(1, n / Math.max(1, grain)));
+        pool.invoke(new Split(body, 0, n, chunks));
+    }
+
+    private static ForkJoinPool newPool(int threads) {
+        return new ForkJoinPool(Math.max(1, threads));
+    }
+
+    private static final class Split extends RecursiveAction {
+        private final RangeBody body;
+        private final int start, end, chunks;
+
+        Split(RangeBody body, int start, int end, int chunks) {
+            this.body = body;
+            this.start = start;
+            this.end = end;
+            this.chunks = chunks;
+        }
+
+        @Override
+        protected void compute() {
+            if (chunks <= 1) {
+                body.run(start, end);
+                return;
+            }
+            int leftChunks = chunks / 2;
+            int mid = start + (int) ((long) (end - start) * leftChunks / chunks);
+            invokeAll(new Split(body, start, mid, leftChunks), new Split(body, mid, end, chunks - leftChunks));
+        }
+    }
+}
