@@ -1,0 +1,112 @@
+package dev.rankwise.autograd;
+
+import dev.rankwise.Shape;
+import dev.rankwise.Tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/// Reverse-mode differentiation over the recorded graph.
+///
+/// Invariants: the graph is walked iteratively in reverse topological order (deep graphs cannot
+/// overflow the stack); only tensors that require gradients are visited; gradients accumulate with
+/// `+=` into leaves' `.grad()`; every gradient has exactly its tensor's shape, checked at each step.
+/// Backward functions run with recording off, so higher-order gradients are not supported.
+public final class Backprop {
+    private Backprop() {}
+
+    /// Back-propagates `grad` (the gradient of some scalar with respect to `root`) into the leaves.
+    public static void backward(Tensor root, Tensor grad, boolean retainGraph) {
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException("backward: the tensor does not require grad and has no graph "
+                    + "(was it computed under noGrad, or from inputs without requiresGrad?)");
+        }
+        if (!java.util.Arrays.equals(grad.shape(), root.shape())) {
+            throw new IllegalArgumentException("backward: gradient shape " + Shape.str(grad.shape())
+                    + " does not match the output shape " + Shape.str(root.shape()));
+        }
+        try (var ignored = GradMode.noGrad()) {
+            if (root.gradFn() == null) { // a leaf: its gradient is the seed itself
+                root.accumulateGrad(grad);
+                return;
+            }
+            List<Tensor> order = topologicalOrder(root);
+            Map<Tensor, Tensor> pending = new IdentityHashMap<>();
+            pending.put(root, grad);
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                Tensor g = pending.remove(t);
+                if (g == null) continue;
+                if (t.retainsGrad()) t.accumulateGrad(g);
+                Node node = t.gradFn();
+                if (node.released()) {
+                    throw new IllegalStateException("backward: trying to go through op '" + node.op()
+                            + "' a second time, but its saved values were freed; pass retainGraph = true "
+                            + "to the first backward");
+                }
+                Tensor[] inputGrads = node.backward().apply(g);
+                if (!retainGraph) node.release();
+                Tensor[] inputs = node.inputs();
+                for (int j = 0; j < inputs.length; j++) {
+                    Tensor in = inputs[j];
+                    if (in == null || !in.requiresGrad()) continue;
+                    Tensor gi = inputGrads[j];
+                    if (gi == null) {
+                        throw new IllegalStateException("backward: op '" + node.op() + "' gave no gradient for input "
+                                + j + ", which requires grad (missing derivative rule)");
+                    }
+                    checkGradient(node, j, in, gi);
+                    if (in.gradFn() == null) {
+                        in.accumulateGrad(gi);
+                    } else {
+                        pending.merge(in, gi, Tensor::add);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void checkGradient(Node node, int j, Tensor input, Tensor g) {
+        if (!java.util.Arrays.equals(g.shape(), input.shape())) {
+            throw new IllegalStateException("backward of op '" + node.op() + "': gradient of input " + j + " has shape "
+                    + Shape.str(g.shape()) + " but the input has shape " + Shape.str(input.shape()));
+        }
+        if (Anomaly.enabled() && !g.allFinite()) {
+            throw new Anomaly.AnomalyException(node.op(), "anomaly: backward of op '" + node.op()
+                    + "' produced NaN/Inf in the gradient of input " + j + " (shape " + Shape.str(g.shape()) + ")");
+        }
+    }
+
+    /// Tensors with a graph node reachable from `root`, each after all of its inputs.
+    private static List<Tensor> topologicalOrder(Tensor root) {
+        List<Tensor> order = new ArrayList<>();
+        Map<Tensor, Boolean> seen = new IdentityHashMap<>();
+        ArrayDeque<Object[]> stack = new ArrayDeque<>(); // {tensor, next input index}
+        stack.push(new Object[] {root, 0});
+        seen.put(root, Boolean.TRUE);
+        while (!stack.isEmpty()) {
+            Object[] top = stack.peek();
+            Tensor t = (Tensor) top[0];
+            Tensor[] inputs = t.gradFn().inputs();
+            int next = (Integer) top[1];
+            boolean pushed = false;
+            while (next < inputs.length) {
+                Tensor in = inputs[next++];
+                if (in != null && in.requiresGrad() && in.gradFn() != null && seen.put(in, Boolean.TRUE) == null) {
+                    top[1] = next;
+                    stack.push(new Object[] {in, 0});
+                    pushed = true;
+                    break;
+                }
+            }
+            if (!pushed) {
+                stack.pop();
+                order.add(t);
+            }
+        }
+        return order;
+    }
+}

@@ -1,0 +1,240 @@
+package dev.rankwise.cpu;
+
+import dev.rankwise.DType;
+import dev.rankwise.Device;
+import dev.rankwise.Shape;
+import dev.rankwise.Tensor;
+import dev.rankwise.cpu.gemm.Gemm;
+import dev.rankwise.ops.BinaryOp;
+import dev.rankwise.ops.ReduceOp;
+import dev.rankwise.ops.UnaryOp;
+import dev.rankwise.random.Philox;
+import dev.rankwise.spi.Backend;
+import dev.rankwise.spi.Distribution;
+import dev.rankwise.spi.Storage;
+
+/// The default backend: host arrays, Vector API kernels ([KernelsF32], [KernelsF64]) and the packed
+/// GEMM, parallel over [Parallel]'s pool.
+public final class CpuBackend implements Backend {
+    @Override
+    public String name() {
+        return "cpu-vector";
+    }
+
+    @Override
+    public Device.Kind kind() {
+        return Device.Kind.CPU;
+    }
+
+    @Override
+    public String unavailableReason() {
+        return null;
+    }
+
+    @Override
+    public String description() {
+        return "cpu-vector: jdk.incubator.vector " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize()
+                + "-bit vectors, " + Parallel.threads() + " threads";
+    }
+
+    @Override
+    public Storage allocate(Device device, DType dtype, long size) {
+        return new CpuStorage(this, dtype, CpuStorage.newArray(dtype, size));
+    }
+
+    @Override
+    public Storage upload(Device device, DType dtype, Object data) {
+        boolean ok = switch (dtype) {
+            case F32 -> data instanceof float[];
+            case F64 -> data instanceof double[];
+            case I32 -> data instanceof int[];
+            default -> false;
+        };
+        if (!ok) throw new IllegalArgumentException("cpu upload: " + data.getClass().getSimpleName() + " does not hold " + dtype);
+        return new CpuStorage(this, dtype, data);
+    }
+
+    @Override
+    public Object download(Tensor src) {
+        Tensor dst = new Tensor(allocate(Device.CPU, src.dtype(), src.numel()), src.shape(), Shape.contiguousStrides(src.shapeRef()), 0);
+        if (src.numel() > 0) copy(src, dst);
+        return ((CpuStorage) dst.storage()).array();
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        if (src.dtype() == dst.dtype()) {
+            switch (src.dtype()) {
+                case F32 -> KernelsF32.copy(src, dst);
+                case F64 -> KernelsF64.copy(src, dst);
+                default -> copyConverting(src, dst);
+            }
+        } else {
+            copyConverting(src, dst);
+        }
+    }
+
+    /// Element-by-element copy through double; exact for every F32 and I32 value.
+    private static void copyConverting(Tensor src, Tensor dst) {
+        CpuStorage s = (CpuStorage) src.storage(), d = (CpuStorage) dst.storage();
+        Strided p = new Strided(dst.shapeRef(), src, dst);
+        int s0 = p.innerStride[0], s1 = p.innerStride[1];
+        p.forEach((off, len) -> {
+            for (int i = 0; i < len; i++) set(d, off[1] + i * s1, get(s, off[0] + i * s0));
+        }, true);
+    }
+
+    static double get(CpuStorage s, int i) {
+        return s.f32 != null ? s.f32[i] : s.f64 != null ? s.f64[i] : s.i32[i];
+    }
+
+    static void set(CpuStorage s, int i, double v) {
+        if (s.f32 != null) s.f32[i] = (float) v;
+        else if (s.f64 != null) s.f64[i] = v;
+        else s.i32[i] = (int) v;
+    }
+
+    static boolean isNonZero(CpuStorage s, int i) {
+        return get(s, i) != 0;
+    }
+
+    @Override
+    public void fill(Tensor dst, double value) {
+        switch (dst.dtype()) {
+            case F32 -> KernelsF32.fill(dst, value);
+            case F64 -> KernelsF64.fill(dst, value);
+            default -> {
+                CpuStorage d = (CpuStorage) dst.storage();
+                Strided p = new Strided(dst.shapeRef(), dst);
+                int sd = p.innerStride[0];
+                p.forEach((off, len) -> {
+                    for (int i = 0; i < len; i++) set(d, off[0] + i * sd, value);
+                }, false);
+            }
+        }
+    }
+
+    @Override
+    public void random(Tensor dst, Distribution dist, long seed, long counterOffset) {
+        CpuStorage d = (CpuStorage) dst.storage();
+        int n = (int) dst.numel();
+        Philox.Kind kind = dist.kind() == Distribution.Kind.UNIFORM ? Philox.Kind.UNIFORM : Philox.Kind.NORMAL;
+        double scale = dist.kind() == Distribution.Kind.UNIFORM ? dist.b() - dist.a() : dist.b();
+        double shift = dist.a();
+        int base = dst.offset();
+        // Ranges start at multiples of 4 so each Philox block is computed once; values do not depend on the split.
+        int blocks = (n + 3) / 4;
+        Parallel.forRange(blocks, 1 << 12, (s, e) -> {
+            int from = s * 4, to = Math.min(n, e * 4);
+            double[] buf = new double[to - from];
+            Philox.fill(buf, to - from, from, kind, seed, counterOffset);
+            for (int i = from; i < to; i++) set(d, base + i, shift + scale * buf[i - from]);
+        });
+    }
+
+    @Override
+    public void unary(UnaryOp op, Tensor x, Tensor out) {
+        if (x.dtype() == DType.F32) KernelsF32.unary(op, x, out);
+        else KernelsF64.unary(op, x, out);
+    }
+
+    @Override
+    public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        if (out.dtype() == DType.F32) KernelsF32.binary(op, a, b, out);
+        else KernelsF64.binary(op, a, b, out);
+    }
+
+    @Override
+    public void where(Tensor cond, Tensor a, Tensor b, Tensor out) {
+        if (out.dtype() == DType.F32) KernelsF32.where(cond, a, b, out);
+        else KernelsF64.where(cond, a, b, out);
+    }
+
+    @Override
+    public void reduce(ReduceOp op, Tensor x, int[] dims, Tensor out) {
+        boolean f32 = x.dtype() == DType.F32;
+        if (op.isArg()) {
+            if (f32) KernelsF32.argReduce(op, x, dims[0], out);
+            else KernelsF64.argReduce(op, x, dims[0], out);
+        } else if (f32) {
+            KernelsF32.reduce(op, x, dims, out);
+        } else {
+            KernelsF64.reduce(op, x, dims, out);
+        }
+    }
+
+    @Override
+    public void matmul(Tensor a, Tensor b, Tensor out) {
+        int r = out.rank();
+        int m = out.shapeRef()[r - 2], n = out.shapeRef()[r - 1], k = a.shapeRef()[r - 1];
+        Tensor ma = matrixOperand(a), mb = matrixOperand(b);
+        boolean ta = isTransposed(ma), tb = isTransposed(mb);
+        int lda = leading(ma, ta), ldb = leading(mb, tb);
+        int batches = (int) (out.numel() / Math.max(1L, (long) m * n));
+        int[] batchShape = java.util.Arrays.copyOf(out.shapeRef(), r - 2);
+        int[] idx = new int[r - 2];
+        for (int bi = 0; bi < batches; bi++) {
+            int oa = ma.offset(), ob = mb.offset();
+            for (int d = 0; d < r - 2; d++) {
+                oa += idx[d] * ma.stridesRef()[d];
+                ob += idx[d] * mb.stridesRef()[d];
+            }
+            int oc = bi * m * n;
+            if (out.dtype() == DType.F32) {
+                Gemm.sgemm(ta, tb, m, n, k, 1f, f32(ma), oa, lda, f32(mb), ob, ldb, 0f, f32(out), oc, n);
+            } else {
+                Gemm.dgemm(ta, tb, m, n, k, 1.0, f64(ma), oa, lda, f64(mb), ob, ldb, 0.0, f64(out), oc, n);
+            }
+            for (int d = r - 3; d >= 0; d--) {
+                if (++idx[d] < batchShape[d]) break;
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /// The operand itself when its matrix dims are row- or column-contiguous, else a contiguous copy.
+    private Tensor matrixOperand(Tensor t) {
+        int r = t.rank();
+        int rows = t.shapeRef()[r - 2], cols = t.shapeRef()[r - 1];
+        int sr = t.stridesRef()[r - 2], sc = t.stridesRef()[r - 1];
+        boolean rowMajor = (sc == 1 || cols == 1) && sr >= Math.max(1, cols);
+        boolean colMajor = (sr == 1 || rows == 1) && sc >= Math.max(1, rows);
+        if (rowMajor || colMajor) return t;
+        Tensor c = new Tensor(allocate(Device.CPU, t.dtype(), t.numel()), t.shape(), Shape.contiguousStrides(t.shapeRef()), 0);
+        copy(t, c);
+        return c;
+    }
+
+    private static boolean isTransposed(Tensor t) {
+        int r = t.rank();
+        int cols = t.shapeRef()[r - 1];
+        int sc = t.stridesRef()[r - 1];
+        return !((sc == 1 || cols == 1) && t.stridesRef()[r - 2] >= Math.max(1, cols));
+    }
+
+    private static int leading(Tensor t, boolean transposed) {
+        int r = t.rank();
+        return transposed ? Math.max(t.stridesRef()[r - 1], Math.max(1, t.shapeRef()[r - 2]))
+                : Math.max(t.stridesRef()[r - 2], Math.max(1, t.shapeRef()[r - 1]));
+    }
+
+    private static float[] f32(Tensor t) {
+        return ((CpuStorage) t.storage()).f32;
+    }
+
+    private static double[] f64(Tensor t) {
+        return ((CpuStorage) t.storage()).f64;
+    }
+
+    @Override
+    public void gather(Tensor x, int dim, Tensor index, Tensor out) {
+        if (x.dtype() == DType.F32) KernelsF32.gather(x, dim, index, out);
+        else KernelsF64.gather(x, dim, index, out);
+    }
+
+    @Override
+    public void scatterAdd(Tensor target, int dim, Tensor index, Tensor src) {
+        if (target.dtype() == DType.F32) KernelsF32.scatterAdd(target, dim, index, src);
+        else KernelsF64.scatterAdd(target, dim, index, src);
+    }
+}
