@@ -44,6 +44,11 @@ public abstract class Module {
         return m;
     }
 
+    /// Removes a direct submodule, returning it (or null).
+    protected Module unregisterModule(String name) {
+        return children.remove(name);
+    }
+
     private static void checkName(String name) {
         if (name.isEmpty() || name.contains(".")) throw new IllegalArgumentException("module: invalid name '" + name + "'");
     }
