@@ -226,6 +226,13 @@ public final class CpuBackend implements Backend {
         return ((CpuStorage) t.storage()).f64;
     }
 
+    private final dev.rankwise.cpu.linalg.CpuLinalg linalg = new dev.rankwise.cpu.linalg.CpuLinalg();
+
+    @Override
+    public dev.rankwise.spi.LinalgKernels linalg() {
+        return linalg;
+    }
+
     @Override
     public void gather(Tensor x, int dim, Tensor index, Tensor out) {
         if (x.dtype() == DType.F32) KernelsF32.gather(x, dim, index, out);
