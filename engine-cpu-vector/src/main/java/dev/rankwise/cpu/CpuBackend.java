@@ -235,8 +235,26 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gather(Tensor x, int dim, Tensor index, Tensor out) {
-        if (x.dtype() == DType.F32) KernelsF32.gather(x, dim, index, out);
-        else KernelsF64.gather(x, dim, index, out);
+        switch (x.dtype()) {
+            case F32 -> KernelsF32.gather(x, dim, index, out);
+            case F64 -> KernelsF64.gather(x, dim, index, out);
+            default -> gatherAnyType(x, dim, index, out);
+        }
+    }
+
+    /// Gather for I32 data (labels selected by a batch index): the same walk as the kernels, through get/set.
+    private static void gatherAnyType(Tensor x, int d, Tensor index, Tensor out) {
+        CpuStorage xs = (CpuStorage) x.storage(), os = (CpuStorage) out.storage();
+        int[] is = ((CpuStorage) index.storage()).i32;
+        int[] xst = x.strides();
+        int step = xst[d];
+        xst[d] = 0;
+        Tensor xv = new Tensor(x.storage(), out.shapeRef(), xst, x.offset());
+        Strided p = new Strided(out.shapeRef(), index, xv, out);
+        int si = p.innerStride[0], sx = p.innerStride[1], so = p.innerStride[2];
+        p.forEach((off, len) -> {
+            for (int i = 0; i < len; i++) set(os, off[2] + i * so, get(xs, off[1] + i * sx + is[off[0] + i * si] * step));
+        }, true);
     }
 
     @Override

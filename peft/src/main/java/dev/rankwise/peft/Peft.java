@@ -60,6 +60,35 @@ public final class Peft {
         return adapted;
     }
 
+    /// Computes an adapter's factors from a layer's weight (an SVD initializer, say).
+    @FunctionalInterface
+    public interface Initializer {
+        dev.rankwise.peft.init.Factors init(String path, Tensor weight);
+    }
+
+    /// Like [#attach], with factors from `init` instead of random ones: each targeted layer gets a LoRA
+    /// adapter with A, B and scale from the initializer, and its frozen weight is replaced by the
+    /// initializer's residual where it returns one.
+    public static List<String> attach(Module model, String adapterName, List<String> targets, Initializer init) {
+        List<String> adapted = new ArrayList<>();
+        for (var e : new ArrayList<>(model.namedModules().entrySet())) {
+            String path = e.getKey();
+            if (path.endsWith("base_layer") || !matches(path, targets)) continue;
+            LoraLinear layer;
+            if (e.getValue() instanceof LoraLinear existing) layer = existing;
+            else if (e.getValue() instanceof Linear lin) model.replaceModule(path, layer = new LoraLinear(lin));
+            else continue;
+            dev.rankwise.peft.init.Factors f = init.init(path, layer.base().weight());
+            layer.addAdapter(adapterName, new LoraLinear.Spec(LoraConfig.AdapterKind.LORA, f.rank(), f.scale(), 0), f.a(), f.b(), null);
+            if (f.residual() != null) layer.base().setParameter("weight", f.residual());
+            adapted.add(path);
+        }
+        if (adapted.isEmpty()) throw new IllegalArgumentException("attach: target_modules " + targets + " match no Linear layer");
+        freezeBase(model);
+        setActiveAdapter(model, adapterName);
+        return adapted;
+    }
+
     /// Every adapted layer by path.
     public static Map<String, LoraLinear> layers(Module model) {
         Map<String, LoraLinear> out = new LinkedHashMap<>();

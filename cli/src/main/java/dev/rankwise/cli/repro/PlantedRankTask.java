@@ -16,27 +16,31 @@ import java.util.Map;
 /// learn, per matrix, an update of exactly that rank — so SoRA's gates should keep exactly that many
 /// ranks open.
 ///
-/// The network is `fc3(tanh(fc2(tanh(fc1(x)))))` with fc1 [h, d_in], fc2 [h, h], fc3 [d_out, h]. The
-/// planted change of matrix i is `Δ_i = c · U_i·diag(σ)·V_iᵀ` with orthonormal U_i, V_i of k_i columns
-/// and σ spread over [1, 2], scaled to a fixed fraction of the layer's weight norm, so every planted
-/// direction matters to the loss.
+/// The network has three parallel heads, `y = [tanh(fc1 x), tanh(fc2 x), tanh(fc3 x)]`, each fc_i
+/// [h, d_in]. Parallel heads make each matrix's change identifiable on its own and put every gate on the
+/// same scale: in a deep stack a narrow later layer hides part of an earlier layer's change, and a
+/// single sparsity weight λ then cannot suit every layer (we measured that: a 3-layer MLP left SoRA one
+/// rank off in some layer for most seeds). The planted change of matrix i is
+/// `Δ_i = c · U_i·diag(σ)·V_iᵀ` with orthonormal U_i, V_i of k_i columns and σ spread over [1, 1.5],
+/// scaled to a fixed fraction of the weight's norm, so every planted direction matters to the loss.
 public final class PlantedRankTask {
     /// Sizes of the task. `plantedRanks` has one entry per adapted matrix (fc1, fc2, fc3).
-    public record Config(int dIn, int hidden, int dOut, int[] plantedRanks, int trainSize, int testSize, double noise) {}
+    public record Config(int dIn, int hidden, int[] plantedRanks, int trainSize, int testSize, double noise) {}
 
     public static final List<String> ADAPTED = List.of("fc1", "fc2", "fc3");
+    private static final double SPREAD = 0.5, STRENGTH = 0.5;
 
     private final Config config;
-    private final Mlp pretrained;
-    private final Mlp target;
+    private final Heads pretrained;
+    private final Heads target;
     private final Map<String, Tensor> deltas = new LinkedHashMap<>();
     public final Tensor trainX, trainY, testX, testY;
 
     public PlantedRankTask(Config config, long seed) {
         this.config = config;
         Generator gen = new Generator(seed);
-        pretrained = new Mlp(config.dIn(), config.hidden(), config.dOut(), gen.derive("pretrained"));
-        target = new Mlp(config.dIn(), config.hidden(), config.dOut(), gen.derive("pretrained"));
+        pretrained = new Heads(config.dIn(), config.hidden(), gen.derive("pretrained"));
+        target = new Heads(config.dIn(), config.hidden(), gen.derive("pretrained"));
         Generator planted = gen.derive("planted");
         try (var ignored = GradMode.noGrad()) {
             for (int i = 0; i < ADAPTED.size(); i++) {
@@ -48,14 +52,14 @@ public final class PlantedRankTask {
             Generator data = gen.derive("data");
             trainX = Tensor.randn(data, DType.F32, config.trainSize(), config.dIn());
             testX = Tensor.randn(data, DType.F32, config.testSize(), config.dIn());
-            trainY = target.forward(trainX).add(Tensor.randn(data, DType.F32, config.trainSize(), config.dOut()).mul(config.noise()));
+            trainY = target.forward(trainX).add(Tensor.randn(data, DType.F32, config.trainSize(), 3 * config.hidden()).mul(config.noise()));
             testY = target.forward(testX);
         }
         pretrained.freeze();
         target.freeze();
     }
 
-    /// A rank-k matrix of W's shape with singular values spread over [1, 2]·c, where c makes its
+    /// A rank-k matrix of W's shape with singular values spread over [1, 1.5]·c, where c makes its
     /// Frobenius norm 0.5·‖W‖_F·√(k / k_max) (k_max = 8): large enough to matter, small enough to keep
     /// the network in the same regime.
     static Tensor plantedDelta(Tensor w, int k, Generator gen) {
@@ -63,10 +67,10 @@ public final class PlantedRankTask {
         Tensor u = orthonormalColumns(Tensor.randn(gen, DType.F64, m, k));
         Tensor v = orthonormalColumns(Tensor.randn(gen, DType.F64, n, k));
         double[] s = new double[k];
-        for (int i = 0; i < k; i++) s[i] = k == 1 ? 1.5 : 2 - (double) i / (k - 1);
+        for (int i = 0; i < k; i++) s[i] = k == 1 ? 1 : 1 + SPREAD * (1 - (double) i / (k - 1));
         Tensor sigma = Tensor.fromArray(s, k);
         Tensor delta = u.mul(sigma).matmul(v.t());
-        double scale = 0.5 * w.to(DType.F64).norm().item() * Math.sqrt(k / 8.0) / delta.norm().item();
+        double scale = STRENGTH * w.to(DType.F64).norm().item() * Math.sqrt(k / 8.0) / delta.norm().item();
         return delta.mul(scale).to(w.dtype());
     }
 
@@ -95,8 +99,8 @@ public final class PlantedRankTask {
     }
 
     /// A fresh trainable copy of the pretrained network (all parameters trainable; adapters freeze it).
-    public Mlp pretrainedCopy() {
-        Mlp copy = new Mlp(config.dIn(), config.hidden(), config.dOut(), new Generator(0));
+    public Heads pretrainedCopy() {
+        Heads copy = new Heads(config.dIn(), config.hidden(), new Generator(0));
         copy.loadStateDict(pretrained.stateDict(), true);
         return copy;
     }
@@ -106,19 +110,15 @@ public final class PlantedRankTask {
         return deltas;
     }
 
-    /// The small MLP of the task, with layers named fc1, fc2, fc3.
-    public static final class Mlp extends Module {
-        public Mlp(int dIn, int hidden, int dOut, Generator gen) {
-            registerModule("fc1", new Linear(dIn, hidden, true, gen, DType.F32));
-            registerModule("fc2", new Linear(hidden, hidden, true, gen, DType.F32));
-            registerModule("fc3", new Linear(hidden, dOut, true, gen, DType.F32));
+    /// The task's network: three parallel tanh heads fc1, fc2, fc3 [h, d_in], outputs concatenated [N, 3h].
+    public static final class Heads extends Module {
+        public Heads(int dIn, int hidden, Generator gen) {
+            for (String name : ADAPTED) registerModule(name, new Linear(dIn, hidden, true, gen, DType.F32));
         }
 
         @Override
         public Tensor forward(Tensor x) {
-            Tensor h = module("fc1").forward(x).tanh();
-            h = module("fc2").forward(h).tanh();
-            return module("fc3").forward(h);
+            return Tensor.concat(ADAPTED.stream().map(n -> module(n).forward(x).tanh()).toList(), 1);
         }
     }
 }

@@ -9,7 +9,6 @@ import dev.rankwise.random.Generator;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
-import java.util.function.IntConsumer;
 
 /// A plain mini-batch training loop: shuffled batches from a seeded generator, one or more optimizers
 /// stepped after each backward, the loss recorded every step.
@@ -17,13 +16,19 @@ final class Trainer {
     /// Loss of a batch: (prediction, target) → scalar.
     interface Loss extends BiFunction<Tensor, Tensor, Tensor> {}
 
+    /// Called after each step with its index and loss.
+    @FunctionalInterface
+    interface StepListener {
+        void after(int step, double loss);
+    }
+
     private Trainer() {}
 
     /// Trains `model` for `steps` steps on (x, y) and returns the loss of every step.
     ///
     /// `afterStep` runs after the optimizers with the step index (logging, progress, schedules).
     static List<Double> train(Module model, Tensor x, Tensor y, Loss loss, List<Optimizer> optimizers,
-                              int steps, int batchSize, Generator gen, IntConsumer afterStep) {
+                              int steps, int batchSize, Generator gen, StepListener afterStep) {
         int n = x.size(0);
         int b = Math.min(batchSize, n);
         List<Double> losses = new ArrayList<>(steps);
@@ -42,8 +47,9 @@ final class Trainer {
             Tensor l = loss.apply(model.forward(xb), yb);
             l.backward();
             for (Optimizer o : optimizers) o.step();
-            losses.add(l.item());
-            afterStep.accept(step);
+            double lv = l.item();
+            losses.add(lv);
+            afterStep.after(step, lv);
         }
         model.train(false);
         return losses;
