@@ -48,7 +48,7 @@ public final class Plots {
             XYSeries xy = chart.addSeries(s.name(), s.x(), y);
             xy.setMarker(markers ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
         }
-        AtomicFiles.write(file, out -> BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG));
+        dev.rankwise.io.AtomicWrite.write(file, out -> BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG));
     }
 
     /// Downsamples a long curve to at most `points` points by averaging windows (keeps plots light).

@@ -15,7 +15,7 @@ public final class Results {
     private Results() {}
 
     public static void writeJson(Path file, Object value) throws IOException {
-        AtomicFiles.write(file, out -> JSON.writeValue(out, value));
+        dev.rankwise.io.AtomicWrite.write(file, out -> JSON.writeValue(out, value));
     }
 
     public static ObjectMapper mapper() {

@@ -1,4 +1,4 @@
-package dev.rankwise.cli.report;
+package dev.rankwise.io;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -7,24 +7,24 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
-/// Writes a file through a temporary file in the same directory, then moves it into place, so a
-/// reader never sees a half-written file and a failed write leaves the old one untouched.
-public final class AtomicFiles {
-    private AtomicFiles() {}
+/// Writes through a temporary file in the target's directory and moves it into place: a failed write
+/// leaves the previous file untouched and no partial file behind.
+public final class AtomicWrite {
+    private AtomicWrite() {}
 
-    /// What writes the content.
+    /// What produces the content.
     @FunctionalInterface
-    public interface Writer {
+    public interface Content {
         void write(OutputStream out) throws IOException;
     }
 
-    public static void write(Path target, Writer writer) throws IOException {
+    public static void write(Path target, Content content) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
         try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                writer.write(out);
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+                content.write(out);
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
