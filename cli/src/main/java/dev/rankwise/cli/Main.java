@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /// The `rankwise` command. Exit codes: 0 success, 1 failure, 2 usage error.
 @Command(name = "rankwise", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Low-rank adaptation research engine: reproduce papers, initialize and convert adapters, run benchmarks.",
-        subcommands = {ReproCommand.class, BenchCommand.class})
+        subcommands = {ReproCommand.class, InitCommand.class, AdapterCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     private static String[] args = new String[0];
 

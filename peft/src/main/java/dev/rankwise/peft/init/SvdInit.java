@@ -52,6 +52,69 @@ public final class SvdInit {
         }
     }
 
+    /// LoLDU (arXiv 2410.13618): W = P·L·diag(D)·U with unit-triangular L, U; the adapter keeps L_r = L[:, :r],
+    /// U_r = U[:r, :] and z = D[:r] (only z trains). Returned as B = P·L_r, A = diag(z)·U_r, with
+    /// W_res = W − s·B·A; A's rows carry z/s, so z is recovered as the row scale of A relative to U_r.
+    public static Factors loldu(Tensor w, int r, double scale) {
+        check("loldu", w, r);
+        try (var ignored = GradMode.noGrad()) {
+            Tensor wd = w.detach();
+            Linalg.Ldu ldu = Linalg.ldu(wd);
+            Tensor b = ldu.p().matmul(ldu.l().narrow(1, 0, r)).contiguous();
+            Tensor z = ldu.d().narrow(0, 0, r);
+            Tensor a = ldu.u().narrow(0, 0, r).mul(z.unsqueeze(1)).div(scale).contiguous();
+            return new Factors(a, b, scale, wd.sub(b.matmul(a).mul(scale)));
+        }
+    }
+
+    /// LoRA-GA (arXiv 2407.05000, §3.2): from the averaged gradient G [m, n] of W, with G = U Σ Vᵀ:
+    /// A = V[:, :r]ᵀ, B = U[:, r:2r], both scaled by m^{1/4}/√γ (the paper's "stable" scaling, γ = 16)
+    /// when `stable`, and W_res = W − s·B·A so the model starts unchanged. Needs 2r ≤ min(m, n).
+    public static Factors loraGa(Tensor w, Tensor grad, int r, double scale, boolean stable) {
+        check("lora-ga", w, r);
+        if (!java.util.Arrays.equals(w.shape(), grad.shape())) {
+            throw new IllegalArgumentException("lora-ga: gradient shape " + Shape.str(grad.shape()) + " differs from weight " + Shape.str(w.shape()));
+        }
+        if (2 * r > Math.min(w.size(0), w.size(1))) throw new IllegalArgumentException("lora-ga: needs 2r <= min(m, n), got r = " + r);
+        try (var ignored = GradMode.noGrad()) {
+            Linalg.Svd svd = Linalg.svd(grad.detach());
+            double f = stable ? Math.pow(w.size(0), 0.25) / Math.sqrt(16) : 1;
+            Tensor a = svd.vh().narrow(0, 0, r).mul(f).contiguous();
+            Tensor b = svd.u().narrow(1, r, r).mul(f).contiguous();
+            Tensor wd = w.detach();
+            return new Factors(a, b, scale, wd.sub(b.matmul(a).mul(scale)));
+        }
+    }
+
+    /// EoRA (arXiv 2410.21271), no training: the compression error ΔW = W − Ŵ is approximated in the
+    /// activation-weighted space: C = XᵀX/N = QΛQᵀ (negative eigenvalues clamped), S = QΛ^½, rank-r SVD
+    /// of ΔW·S = U Σ Vᵀ, then B = U_rΣ_r^½ and A = Σ_r^½V_rᵀS⁻¹ (divided by √s each so that s·B·A is the
+    /// approximation). The residual is the compressed weight Ŵ. x [N, n] are calibration inputs.
+    public static Factors eora(Tensor w, Tensor compressed, Tensor x, int r, double scale) {
+        check("eora", w, r);
+        if (!java.util.Arrays.equals(w.shape(), compressed.shape())) {
+            throw new IllegalArgumentException("eora: compressed weight " + Shape.str(compressed.shape()) + " differs from " + Shape.str(w.shape()));
+        }
+        if (x.rank() != 2 || x.size(1) != w.size(1)) {
+            throw new IllegalArgumentException("eora: activations must be [N, " + w.size(1) + "], got " + Shape.str(x.shape()));
+        }
+        try (var ignored = GradMode.noGrad()) {
+            Tensor xd = x.detach().to(dev.rankwise.DType.F64);
+            Tensor c = xd.t().matmul(xd).div((double) x.size(0));
+            c = c.add(c.t()).mul(0.5);
+            Linalg.Eigh e = Linalg.eigh(c);
+            double floor = Math.max(e.values().max().item(), 1e-300) * 1e-10;
+            Tensor lam = e.values().maximum(Tensor.scalar(floor, dev.rankwise.DType.F64)).sqrt();
+            Tensor sMat = e.vectors().mul(lam), sInv = e.vectors().div(lam).t();
+            Tensor delta = w.detach().to(dev.rankwise.DType.F64).sub(compressed.detach().to(dev.rankwise.DType.F64));
+            Linalg.Svd svd = Linalg.svd(delta.matmul(sMat));
+            Tensor root = svd.s().narrow(0, 0, r).sqrt().div(Math.sqrt(scale));
+            Tensor b = svd.u().narrow(1, 0, r).mul(root);
+            Tensor a = svd.vh().narrow(0, 0, r).mul(root.unsqueeze(1)).matmul(sInv);
+            return new Factors(a.to(w.dtype()).contiguous(), b.to(w.dtype()).contiguous(), scale, compressed.detach());
+        }
+    }
+
     static void check(String op, Tensor w, int r) {
         if (w.rank() != 2) throw new IllegalArgumentException(op + ": weight must be 2-D [out, in], got " + Shape.str(w.shape()));
         int k = Math.min(w.size(0), w.size(1));
