@@ -261,6 +261,7 @@ final class Ops {
         if (a.rank() == 0 || b.rank() == 0) {
             throw new IllegalArgumentException("matmul: needs tensors of rank >= 1, got shapes " + Shape.str(a.shapeRef()) + " and " + Shape.str(b.shapeRef()));
         }
+        if (a.rank() == 1 && b.rank() == 1) return matmul(a.unsqueeze(0), b.unsqueeze(1)).reshape();
         if (a.rank() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
         if (b.rank() == 1) return matmul(a, b.unsqueeze(-1)).squeeze(-1);
         sameDevice("matmul", a, b);

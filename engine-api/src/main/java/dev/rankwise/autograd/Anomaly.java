@@ -7,7 +7,24 @@ public final class Anomaly {
 
     private Anomaly() {}
 
+    private static final ThreadLocal<boolean[]> IN_BACKWARD = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    /// True when ops should check their outputs: anomaly mode is on and no backward function is running
+    /// (backward results are checked as a whole and blamed on the op whose rule produced them).
     public static boolean enabled() {
+        return enabled && !IN_BACKWARD.get()[0];
+    }
+
+    /// Marks the current thread as running a backward rule until the scope closes.
+    static GradMode.Scope inBackward() {
+        boolean[] flag = IN_BACKWARD.get();
+        boolean previous = flag[0];
+        flag[0] = true;
+        return () -> flag[0] = previous;
+    }
+
+    /// Whether backward results are checked (anomaly mode is on, whatever the thread is doing).
+    static boolean checkingBackward() {
         return enabled;
     }
 

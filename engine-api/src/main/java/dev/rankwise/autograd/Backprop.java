@@ -47,7 +47,10 @@ public final class Backprop {
                             + "' a second time, but its saved values were freed; pass retainGraph = true "
                             + "to the first backward");
                 }
-                Tensor[] inputGrads = node.backward().apply(g);
+                Tensor[] inputGrads;
+                try (var quiet = Anomaly.inBackward()) {
+                    inputGrads = node.backward().apply(g);
+                }
                 if (!retainGraph) node.release();
                 Tensor[] inputs = node.inputs();
                 for (int j = 0; j < inputs.length; j++) {
@@ -74,7 +77,7 @@ public final class Backprop {
             throw new IllegalStateException("backward of op '" + node.op() + "': gradient of input " + j + " has shape "
                     + Shape.str(g.shape()) + " but the input has shape " + Shape.str(input.shape()));
         }
-        if (Anomaly.enabled() && !g.allFinite()) {
+        if (Anomaly.checkingBackward() && !g.allFinite()) {
             throw new Anomaly.AnomalyException(node.op(), "anomaly: backward of op '" + node.op()
                     + "' produced NaN/Inf in the gradient of input " + j + " (shape " + Shape.str(g.shape()) + ")");
         }
