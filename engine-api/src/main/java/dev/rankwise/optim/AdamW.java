@@ -17,6 +17,7 @@ import java.util.Map;
 public class AdamW implements Optimizer {
     private final List<ParamGroup> groups;
     private final double beta1, beta2, eps;
+    private final boolean coupledDecay;
     private final Map<Tensor, State> state = new IdentityHashMap<>();
 
     private static final class State {
@@ -25,6 +26,12 @@ public class AdamW implements Optimizer {
     }
 
     public AdamW(List<ParamGroup> groups, double beta1, double beta2, double eps) {
+        this(groups, beta1, beta2, eps, false);
+    }
+
+    /// With `coupledDecay`, weight decay is added to the gradient (Adam's L2) instead of decoupled.
+    protected AdamW(List<ParamGroup> groups, double beta1, double beta2, double eps, boolean coupledDecay) {
+        this.coupledDecay = coupledDecay;
         this.groups = List.copyOf(groups);
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -55,7 +62,10 @@ public class AdamW implements Optimizer {
                     }
                     s.step++;
                     double lr = group.lr();
-                    if (group.weightDecay() != 0) p.mulInPlace(1 - lr * group.weightDecay());
+                    if (group.weightDecay() != 0) {
+                        if (coupledDecay) g = g.add(p.mul(group.weightDecay()));
+                        else p.mulInPlace(1 - lr * group.weightDecay());
+                    }
                     s.m.mulInPlace(beta1).addInPlace(g, 1 - beta1);
                     s.v.mulInPlace(beta2).addInPlace(g.square(), 1 - beta2);
                     double bc1 = 1 - Math.pow(beta1, s.step), bc2 = 1 - Math.pow(beta2, s.step);

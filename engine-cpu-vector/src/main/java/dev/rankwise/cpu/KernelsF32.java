@@ -34,15 +34,17 @@ final class KernelsF32 {
     }
 
     /// The vectorized part of a contiguous row; returns how many elements it covered.
+    ///
+    /// Only correctly rounded operations are vectorized (negation, absolute value, sqrt, division,
+    /// max). The Vector API's transcendental lanewise ops (EXP, LOG, TANH) give different bits when
+    /// intrinsified than in their Java fallback, so a result would depend on how far the JIT has got;
+    /// exp, log, tanh and the activations built on them take the scalar path, which is reproducible.
     private static int unaryVector(UnaryOp op, float[] x, int xo, float[] o, int oo, int len) {
         int bound = S.loopBound(len);
         VectorOperators.Unary lanewise = switch (op) {
             case NEG -> VectorOperators.NEG;
-            case EXP -> VectorOperators.EXP;
-            case LOG -> VectorOperators.LOG;
             case SQRT -> VectorOperators.SQRT;
             case ABS -> VectorOperators.ABS;
-            case TANH -> VectorOperators.TANH;
             default -> null;
         };
         if (lanewise != null) {
@@ -64,30 +66,8 @@ final class KernelsF32 {
                     one.div(FloatVector.fromArray(S, x, xo + i).sqrt()).intoArray(o, oo + i);
                 }
             }
-            case SIGMOID -> {
-                for (int i = 0; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, xo + i);
-                    one.div(one.add(v.neg().lanewise(VectorOperators.EXP))).intoArray(o, oo + i);
-                }
-            }
-            case SILU -> {
-                for (int i = 0; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, xo + i);
-                    v.div(one.add(v.neg().lanewise(VectorOperators.EXP))).intoArray(o, oo + i);
-                }
-            }
-            case GELU_TANH -> {
-                FloatVector half = FloatVector.broadcast(S, (float) 0.5);
-                FloatVector c = FloatVector.broadcast(S, (float) Math.sqrt(2 / Math.PI));
-                FloatVector k = FloatVector.broadcast(S, (float) 0.044715);
-                for (int i = 0; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, xo + i);
-                    FloatVector inner = v.mul(v).mul(v).mul(k).add(v).mul(c);
-                    half.mul(v).mul(one.add(inner.lanewise(VectorOperators.TANH))).intoArray(o, oo + i);
-                }
-            }
             default -> {
-                return 0; // SIGN, GELU_ERF, ERF: scalar
+                return 0; // transcendental and the rest: scalar
             }
         }
         return bound;
@@ -237,7 +217,12 @@ final class KernelsF32 {
             FloatVector acc = FloatVector.zero(S);
             int i = 0;
             for (; i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, off + i));
-            float s = acc.reduceLanes(VectorOperators.ADD);
+            // Lanes are added in a fixed order: reduceLanes' order is unspecified and differs between
+            // the intrinsic and the fallback, which would make sums depend on the JIT.
+            float[] lanes = new float[S.length()];
+            acc.intoArray(lanes, 0);
+            float s = 0;
+            for (float l : lanes) s += l;
             for (; i < len; i++) s += x[off + i];
             return s;
         }

@@ -36,15 +36,17 @@ final class KernelsF64 {
     }
 
     /// The vectorized part of a contiguous row; returns how many elements it covered.
+    ///
+    /// Only correctly rounded operations are vectorized (negation, absolute value, sqrt, division,
+    /// max). The Vector API's transcendental lanewise ops (EXP, LOG, TANH) give different bits when
+    /// intrinsified than in their Java fallback, so a result would depend on how far the JIT has got;
+    /// exp, log, tanh and the activations built on them take the scalar path, which is reproducible.
     private static int unaryVector(UnaryOp op, double[] x, int xo, double[] o, int oo, int len) {
         int bound = S.loopBound(len);
         VectorOperators.Unary lanewise = switch (op) {
             case NEG -> VectorOperators.NEG;
-            case EXP -> VectorOperators.EXP;
-            case LOG -> VectorOperators.LOG;
             case SQRT -> VectorOperators.SQRT;
             case ABS -> VectorOperators.ABS;
-            case TANH -> VectorOperators.TANH;
             default -> null;
         };
         if (lanewise != null) {
@@ -66,30 +68,8 @@ final class KernelsF64 {
                     one.div(DoubleVector.fromArray(S, x, xo + i).sqrt()).intoArray(o, oo + i);
                 }
             }
-            case SIGMOID -> {
-                for (int i = 0; i < bound; i += S.length()) {
-                    DoubleVector v = DoubleVector.fromArray(S, x, xo + i);
-                    one.div(one.add(v.neg().lanewise(VectorOperators.EXP))).intoArray(o, oo + i);
-                }
-            }
-            case SILU -> {
-                for (int i = 0; i < bound; i += S.length()) {
-                    DoubleVector v = DoubleVector.fromArray(S, x, xo + i);
-                    v.div(one.add(v.neg().lanewise(VectorOperators.EXP))).intoArray(o, oo + i);
-                }
-            }
-            case GELU_TANH -> {
-                DoubleVector half = DoubleVector.broadcast(S, (double) 0.5);
-                DoubleVector c = DoubleVector.broadcast(S, (double) Math.sqrt(2 / Math.PI));
-                DoubleVector k = DoubleVector.broadcast(S, (double) 0.044715);
-                for (int i = 0; i < bound; i += S.length()) {
-                    DoubleVector v = DoubleVector.fromArray(S, x, xo + i);
-                    DoubleVector inner = v.mul(v).mul(v).mul(k).add(v).mul(c);
-                    half.mul(v).mul(one.add(inner.lanewise(VectorOperators.TANH))).intoArray(o, oo + i);
-                }
-            }
             default -> {
-                return 0; // SIGN, GELU_ERF, ERF: scalar
+                return 0; // transcendental and the rest: scalar
             }
         }
         return bound;
@@ -239,7 +219,12 @@ final class KernelsF64 {
             DoubleVector acc = DoubleVector.zero(S);
             int i = 0;
             for (; i < bound; i += S.length()) acc = acc.add(DoubleVector.fromArray(S, x, off + i));
-            double s = acc.reduceLanes(VectorOperators.ADD);
+            // Lanes are added in a fixed order: reduceLanes' order is unspecified and differs between
+            // the intrinsic and the fallback, which would make sums depend on the JIT.
+            double[] lanes = new double[S.length()];
+            acc.intoArray(lanes, 0);
+            double s = 0;
+            for (double l : lanes) s += l;
             for (; i < len; i++) s += x[off + i];
             return s;
         }
