@@ -1,0 +1,123 @@
+package dev.rankwise.bench;
+
+import dev.rankwise.bench.BenchMain.Options;
+import dev.rankwise.bench.BenchMain.Row;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/// How each benchmark is run and how its Rankwise rows pair with the peers.
+final class Suites {
+    private Suites() {}
+
+    static List<Row> gemm(Options o) throws Exception {
+        String[] shapes = o.quick() ? new String[] {"256x256x256", "512x512x512", "1024x256x16"}
+                : new String[] {"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x1024x1024",
+                "4096x1024x4", "4096x1024x16", "4096x1024x64", "4096x16x1024", "4096x64x1024"};
+        String[] threads = BenchMain.strings(o.threads());
+        Map<String, String[]> params = Map.of("shape", shapes, "dtype", new String[] {"F32", "F64"}, "threads", threads);
+        if (o.openblasOnly()) {
+            Map<String, Double> t = BenchMain.jmh(GemmBenchmark.class, params, o.quick(), "openblas");
+            List<Row> rows = new ArrayList<>();
+            t.forEach((k, ns) -> {
+                Map<String, String> p = parse(k);
+                double gf = GemmBenchmark.flops(p.get("shape")) / ns;
+                rows.add(new Row(p.get("dtype") + " " + p.get("shape"), Integer.parseInt(p.get("threads")), 0, gf, "", 0, "GFLOP/s"));
+            });
+            return rows;
+        }
+        Map<String, Double> t = BenchMain.jmh(GemmBenchmark.class, params, o.quick(), "(rankwise|openblas|ejml)");
+        // OpenBLAS picks AVX2 kernels on this CPU unless told otherwise; its AVX-512 kernels run in a
+        // child JVM started with OPENBLAS_CORETYPE=SkylakeX (read once, when the library loads).
+        List<String> childArgs = new ArrayList<>(List.of("gemm", "--openblas-only"));
+        if (o.quick()) childArgs.add("--quick");
+        if (o.threads().length == 1) childArgs.addAll(List.of("--threads", Integer.toString(o.threads()[0])));
+        Map<String, Double> avx512 = new java.util.HashMap<>();
+        try {
+            for (Row r : BenchMain.child(Map.of("OPENBLAS_CORETYPE", "SkylakeX"), childArgs.toArray(new String[0]))) {
+                avx512.put(r.caseName() + "|" + r.threads(), r.peer());
+            }
+        } catch (Exception e) {
+            System.err.println("rankwise bench: the OpenBLAS AVX-512 run failed (" + e.getMessage() + "); reporting default detection only");
+        }
+        List<Row> rows = new ArrayList<>();
+        for (var e : t.entrySet()) {
+            if (!e.getKey().startsWith("rankwise|")) continue;
+            Map<String, String> p = parse(e.getKey());
+            String shape = p.get("shape"), cs = p.get("dtype") + " " + shape;
+            int th = Integer.parseInt(p.get("threads"));
+            double flops = GemmBenchmark.flops(shape), mine = flops / e.getValue();
+            String suffix = e.getKey().substring("rankwise".length());
+            double ob = flops / t.get("openblas" + suffix), ej = flops / t.get("ejml" + suffix);
+            rows.add(new Row(cs, th, mine, ob, "OpenBLAS (default detection)", mine / ob, "GFLOP/s"));
+            Double sk = avx512.get(cs + "|" + th);
+            if (sk != null) rows.add(new Row(cs, th, mine, sk, "OpenBLAS (SkylakeX kernels)", mine / sk, "GFLOP/s"));
+            rows.add(new Row(cs, th, mine, ej, "EJML", mine / ej, "GFLOP/s"));
+        }
+        return rows;
+    }
+
+    static List<Row> lowrank(Options o) throws Exception {
+        String shape = o.quick() ? "512x256x16" : "4096x1024x16";
+        Map<String, Double> t = BenchMain.jmh(LowRankBenchmark.class,
+                Map.of("shape", new String[] {shape}, "method", new String[] {"lora", "sora"}, "threads", BenchMain.strings(o.threads())),
+                o.quick(), "(rankwise|dense)");
+        List<Row> rows = new ArrayList<>();
+        for (var e : t.entrySet()) {
+            if (!e.getKey().startsWith("rankwise|")) continue;
+            Map<String, String> p = parse(e.getKey());
+            int th = Integer.parseInt(p.get("threads"));
+            String cs = p.get("method") + " step " + shape;
+            double step = e.getValue() / 1e6, dense = t.get("dense" + e.getKey().substring("rankwise".length())) / 1e6;
+            rows.add(new Row(cs, th, step, dense, "dense forward GEMM (Rankwise)", dense / step, "ms"));
+            Double torch = BenchMain.torch("lowrank-" + p.get("method"), th, o.quick());
+            if (torch != null) rows.add(new Row(cs, th, step, torch, "PyTorch eager (CPU)", torch / step, "ms"));
+        }
+        return rows;
+    }
+
+    static List<Row> elementwise(Options o) throws Exception {
+        String size = o.quick() ? "1048576" : "4194304";
+        Map<String, Double> t = BenchMain.jmh(ElementwiseBenchmark.class,
+                Map.of("op", new String[] {"add", "relu", "exp", "sum"}, "size", new String[] {size}, "threads", BenchMain.strings(o.threads())),
+                o.quick(), "(rankwise|copy)");
+        List<Row> rows = new ArrayList<>();
+        for (var e : t.entrySet()) {
+            if (!e.getKey().startsWith("rankwise|")) continue;
+            Map<String, String> p = parse(e.getKey());
+            String op = p.get("op");
+            double n = Double.parseDouble(size) * 4;
+            double mine = ElementwiseBenchmark.traffic(op) * n / e.getValue();
+            int passes = Math.max(1, ElementwiseBenchmark.traffic(op) / 2);
+            double copy = 2 * n * passes / t.get("copy" + e.getKey().substring("rankwise".length()));
+            rows.add(new Row(op + " F32 " + size, Integer.parseInt(p.get("threads")), mine, copy, "array copy", mine / copy, "GB/s"));
+        }
+        return rows;
+    }
+
+    static List<Row> autograd(Options o) throws Exception {
+        Map<String, Double> t = BenchMain.jmh(AutogradBenchmark.class, Map.of("mode", new String[] {"forward", "forward+backward"}),
+                o.quick(), "rankwise");
+        List<Row> rows = new ArrayList<>();
+        for (var e : t.entrySet()) {
+            Map<String, String> p = parse(e.getKey());
+            double perOp = e.getValue() / AutogradBenchmark.OPS;
+            Double torch = BenchMain.torch("autograd-" + p.get("mode"), 1, o.quick());
+            rows.add(new Row("tiny-tensor op, " + p.get("mode"), 1, perOp, torch == null ? Double.NaN : torch,
+                    torch == null ? "PyTorch (not installed)" : "PyTorch eager (CPU)", torch == null ? Double.NaN : torch / perOp, "ns/op"));
+        }
+        return rows;
+    }
+
+    /// "method|k=v|…" → {k: v}.
+    static Map<String, String> parse(String key) {
+        Map<String, String> m = new java.util.TreeMap<>();
+        String[] parts = key.split("\\|");
+        for (int i = 1; i < parts.length; i++) {
+            int eq = parts[i].indexOf('=');
+            m.put(parts[i].substring(0, eq), parts[i].substring(eq + 1));
+        }
+        return m;
+    }
+}
