@@ -53,7 +53,8 @@ import java.util.concurrent.TimeUnit;
 ///   same matrix (passed as a raw F32 file), with both errors ‖A − UΣVᵀ‖_F/‖A‖_F in the table.
 ///
 /// Rankwise and OpenBLAS run with the same thread count; EJML is single-threaded and runs once per
-/// case. Large cases use few iterations (each iteration is at least one decomposition).
+/// case. Large cases use few iterations (each iteration is at least one decomposition). A subset runs
+/// with `RANKWISE_JAVA_OPTS="-Drankwise.bench.ops=svd,eigh -Drankwise.bench.shapes=1024x1024"`.
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx6g"})
 public class LinalgBenchmark {
@@ -188,8 +189,10 @@ public class LinalgBenchmark {
 
     static List<Row> suite(Options o) throws Exception {
         List<Row> rows = new ArrayList<>();
-        String[] shapes = o.quick() ? QUICK : FULL;
+        String[] shapes = System.getProperty("rankwise.bench.shapes", String.join(",", o.quick() ? QUICK : FULL)).split(",");
+        List<String> ops = List.of(System.getProperty("rankwise.bench.ops", "svd,eigh,qr,svdLowRank").split(","));
         for (String op : new String[] {"svd", "eigh", "qr"}) {
+            if (!ops.contains(op)) continue;
             for (String shape : shapes) {
                 String[] mn = shape.split("x");
                 if (op.equals("eigh") && !mn[0].equals(mn[1])) continue;
@@ -215,7 +218,7 @@ public class LinalgBenchmark {
                 }
             }
         }
-        rows.addAll(lowRank(o));
+        if (ops.contains("svdLowRank")) rows.addAll(lowRank(o));
         return rows;
     }
 

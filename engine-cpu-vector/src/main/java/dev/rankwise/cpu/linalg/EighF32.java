@@ -12,14 +12,10 @@ final class EighF32 {
 
     /// A [n, n] → {values [n] ascending, vectors [n, n] row-major with the eigenvectors as columns}.
     static float[][] eigh(float[] a, int n) {
+        // w = (A + Aᵀ)/2: its lower triangle, column-major, is what the reduction reads.
         float[] w = new float[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j <= i; j++) {
-                float v = (float) (((/*keep*/double) a[i * n + j] + a[j * n + i]) / 2);
-                w[j * n + i] = v;
-                w[i * n + j] = v;
-            }
-        }
+        BlasF32.transpose(n, n, a, 0, n, w, 0, n);
+        for (int i = 0; i < w.length; i++) w[i] = (float) (((/*keep*/double) w[i] + a[i]) / 2);
         int exp = Scalars.scaleExponent(BlasF32.maxAbs(w));
         BlasF32.scale(w, exp);
         TridiagonalF32.Result t = TridiagonalF32.sytrd(n, w, n);

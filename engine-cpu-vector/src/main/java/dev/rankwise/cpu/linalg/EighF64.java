@@ -12,14 +12,10 @@ final class EighF64 {
 
     /// A [n, n] → {values [n] ascending, vectors [n, n] row-major with the eigenvectors as columns}.
     static double[][] eigh(double[] a, int n) {
+        // w = (A + Aᵀ)/2: its lower triangle, column-major, is what the reduction reads.
         double[] w = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j <= i; j++) {
-                double v = (double) (((/*keep*/double) a[i * n + j] + a[j * n + i]) / 2);
-                w[j * n + i] = v;
-                w[i * n + j] = v;
-            }
-        }
+        BlasF64.transpose(n, n, a, 0, n, w, 0, n);
+        for (int i = 0; i < w.length; i++) w[i] = (double) (((/*keep*/double) w[i] + a[i]) / 2);
         int exp = Scalars.scaleExponent(BlasF64.maxAbs(w));
         BlasF64.scale(w, exp);
         TridiagonalF64.Result t = TridiagonalF64.sytrd(n, w, n);
