@@ -1,0 +1,269 @@
+package dev.rankwise.cpu.gemm;
+
+import dev.rankwise.cpu.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/// F32 GEMM `C = alpha·op(A)·op(B) + beta·C` on row-major arrays, the BLIS way (Van Zee & van de Geijn,
+/// "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):
+///
+/// ```
+/// for jc in N step NC                      (B block KC×NC: L3)
+///   for pc in K step KC                    pack B[pc.., jc..] into KC×NR micro-panels
+///     for ic in M step MC                  pack A[ic.., pc..] into MR×KC micro-panels (L2)
+///       for jr in NC step NR               one B micro-panel stays in L1 …
+///         for ir in MC step MR             … while the A micro-panels stream past it
+///           micro-kernel: MR×NR tile of C in 16 vector registers, KC rank-1 updates
+/// ```
+///
+/// Packing resolves the transposes and pads edges with zeros, so the micro-kernel always computes a
+/// full tile; edge tiles are written back through a scratch tile. Arguments are validated by [Gemm].
+///
+/// GENERATED from `GemmF64.java` by `GenerateGemmF32` (engine-cpu-vector tests). Do not edit.
+final class GemmF32 {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /// Lanes per vector.
+    static final int L = S.length();
+    /// The micro-tile: MR rows × two vectors. Measured on AVX-512 against 12×2, 14×2, 8×3, 6×4, 16×1
+    /// and 24×1 tiles: 8×2 is as fast as any, and C2 keeps its 16 accumulators, 2 B vectors and the 8
+    /// broadcast A values in registers; tiles with more than 28 live vectors spill.
+    static final int MR = 8, NR = 2 * L;
+    /// Cache blocks in elements. A KC×NR micro-panel of B is 32 KiB (F32 and F64 alike on 512-bit
+    /// vectors) and lives in the 48 KiB L1; an MC×KC block of A (192 or 384 KiB) lives in L2.
+    static final int KC = 256, MC = 192, NC = 4096;
+    /// Below this many flops one thread does the whole product (a fork costs a few microseconds).
+    static final long PARALLEL_FLOPS = 1L << 21;
+
+    private GemmF32() {}
+
+    /// Per-thread packing buffers, reused across calls so hot loops allocate nothing.
+    private static final class Buffers {
+        final float[] a = new float[MC * KC];
+        final float[] tile = new float[MR * NR];
+        float[] b = new float[0];
+
+        float[] b(int size) {
+            if (b.length < size) b = new float[size];
+            return b;
+        }
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    /// The whole product, split over [Parallel]'s pool. Expects m, n, k > 0 and alpha ≠ 0.
+    static void gemm(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
+                     float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+        int tasks = 2L * m * n * k < PARALLEL_FLOPS ? 1 : Parallel.threads();
+        // Each task owns a band of C and packs what it needs itself, so tasks never wait on each other.
+        // Splitting rows repacks B in every task, splitting columns repacks A: split the side whose
+        // operand copy is cheaper (rows when n < m, i.e. when B is the smaller operand).
+        boolean rows = m >= n;
+        int units = rows ? ceilDiv(m, MR) : ceilDiv(n, NR);
+        int t = Math.min(tasks, units);
+        if (t <= 1) {
+            block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, 0, n);
+            return;
+        }
+        Parallel.forRange(t, 1, (s, e) -> {
+            for (int i = s; i < e; i++) {
+                int u0 = (int) ((long) units * i / t), u1 = (int) ((long) units * (i + 1) / t);
+                if (rows) block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, u0 * MR, Math.min(m, u1 * MR), 0, n);
+                else block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, u0 * NR, Math.min(n, u1 * NR));
+            }
+        });
+    }
+
+    /// C[i0:i1, j0:j1] on the calling thread.
+    static void block(boolean ta, boolean tb, int k, float alpha, float[] a, int offA, int lda,
+                      float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc,
+                      int i0, int i1, int j0, int j1) {
+        Buffers buf = BUFFERS.get();
+        int kcMax = ceilDiv(k, ceilDiv(k, KC));            // equal K blocks: no thin last block
+        int mcMax = ceilDiv(i1 - i0, ceilDiv(i1 - i0, MC));
+        mcMax = ceilDiv(mcMax, MR) * MR;
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            float[] pb = buf.b(kcMax * ceilDiv(nc, NR) * NR);
+            for (int pc = 0; pc < k; pc += kcMax) {
+                int kc = Math.min(kcMax, k - pc);
+                packB(tb, b, offB, ldb, pc, kc, jc, nc, pb);
+                float betaNow = pc == 0 ? beta : 1;
+                for (int ic = i0; ic < i1; ic += mcMax) {
+                    int mc = Math.min(mcMax, i1 - ic);
+                    packA(ta, a, offA, lda, ic, mc, pc, kc, buf.a);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int cols = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            kernel(kc, buf.a, ir * kc, pb, jr * kc, c, offC + (ic + ir) * ldc + jc + jr, ldc,
+                                    Math.min(MR, mc - ir), cols, alpha, betaNow, buf.tile);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Packs op(A)[i0:i0+mc, p0:p0+kc] as MR-row micro-panels: element (i, p) of panel q at
+    /// `q·MR·kc + p·MR + i`, rows past mc zero.
+    static void packA(boolean ta, float[] a, int offA, int lda, int i0, int mc, int p0, int kc, float[] dst) {
+        for (int ip = 0; ip < mc; ip += MR) {
+            int rows = Math.min(MR, mc - ip), base = ip * kc;
+            if (ta) {                                       // op(A)(i, p) = a[p·lda + i]: rows are contiguous
+                for (int p = 0; p < kc; p++) {
+                    System.arraycopy(a, offA + (p0 + p) * lda + i0 + ip, dst, base + p * MR, rows);
+                }
+            } else {
+                for (int i = 0; i < rows; i++) {
+                    int src = offA + (i0 + ip + i) * lda + p0;
+                    for (int p = 0; p < kc; p++) dst[base + p * MR + i] = a[src + p];
+                }
+            }
+            if (rows < MR) {
+                for (int p = 0; p < kc; p++) java.util.Arrays.fill(dst, base + p * MR + rows, base + (p + 1) * MR, 0);
+            }
+        }
+    }
+
+    /// Packs op(B)[p0:p0+kc, j0:j0+nc] as NR-column micro-panels: element (p, j) of panel q at
+    /// `q·NR·kc + p·NR + j`, columns past nc zero.
+    static void packB(boolean tb, float[] b, int offB, int ldb, int p0, int kc, int j0, int nc, float[] dst) {
+        for (int jp = 0; jp < nc; jp += NR) {
+            int cols = Math.min(NR, nc - jp), base = jp * kc;
+            if (!tb) {                                      // op(B)(p, j) = b[p·ldb + j]: columns are contiguous
+                for (int p = 0; p < kc; p++) {
+                    System.arraycopy(b, offB + (p0 + p) * ldb + j0 + jp, dst, base + p * NR, cols);
+                }
+            } else {
+                for (int j = 0; j < cols; j++) {
+                    int src = offB + (j0 + jp + j) * ldb + p0;
+                    for (int p = 0; p < kc; p++) dst[base + p * NR + j] = b[src + p];
+                }
+            }
+            if (cols < NR) {
+                for (int p = 0; p < kc; p++) java.util.Arrays.fill(dst, base + p * NR + cols, base + (p + 1) * NR, 0);
+            }
+        }
+    }
+
+    /// One MR×NR tile: `C = alpha·(Ã·B̃) + beta·C` for the packed micro-panels at `ia` and `ib`, of which
+    /// the first rows × cols entries are written. Everything stays in this one method: C2 would box
+    /// vectors passed to a call it does not inline, and a method this size stops inlining early.
+    static void kernel(int kc, float[] pa, int ia, float[] pb, int ib, float[] c, int ic, int ldc,
+                       int rows, int cols, float alpha, float beta, float[] tile) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int p = 0; p < kc; p++) {
+            int ap = ia + p * MR, bp = ib + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, pb, bp), b1 = FloatVector.fromArray(S, pb, bp + L);
+            FloatVector x = FloatVector.broadcast(S, pa[ap]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, pa[ap + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, pa[ap + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, pa[ap + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, pa[ap + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, pa[ap + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, pa[ap + 6]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, pa[ap + 7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        if (rows == MR && cols == NR) {
+            FloatVector va = FloatVector.broadcast(S, alpha);
+            if (beta == 0) {                                // BLAS: with beta = 0, C is not read (NaNs vanish)
+                c00.mul(va).intoArray(c, ic);
+                c01.mul(va).intoArray(c, ic + L);
+                c10.mul(va).intoArray(c, ic + ldc);
+                c11.mul(va).intoArray(c, ic + ldc + L);
+                c20.mul(va).intoArray(c, ic + 2 * ldc);
+                c21.mul(va).intoArray(c, ic + 2 * ldc + L);
+                c30.mul(va).intoArray(c, ic + 3 * ldc);
+                c31.mul(va).intoArray(c, ic + 3 * ldc + L);
+                c40.mul(va).intoArray(c, ic + 4 * ldc);
+                c41.mul(va).intoArray(c, ic + 4 * ldc + L);
+                c50.mul(va).intoArray(c, ic + 5 * ldc);
+                c51.mul(va).intoArray(c, ic + 5 * ldc + L);
+                c60.mul(va).intoArray(c, ic + 6 * ldc);
+                c61.mul(va).intoArray(c, ic + 6 * ldc + L);
+                c70.mul(va).intoArray(c, ic + 7 * ldc);
+                c71.mul(va).intoArray(c, ic + 7 * ldc + L);
+            } else {
+                FloatVector vb = FloatVector.broadcast(S, beta);
+                int o = ic;
+                c00.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c01.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c10.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c11.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c20.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c21.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c30.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c31.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c40.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c41.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c50.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c51.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c60.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c61.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c70.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c71.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+            }
+            return;
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + L);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + L);
+        for (int i = 0; i < rows; i++) {
+            int o = ic + i * ldc;
+            for (int j = 0; j < cols; j++) {
+                float v = alpha * tile[i * NR + j];
+                c[o + j] = beta == 0 ? v : v + beta * c[o + j];
+            }
+        }
+    }
+
+    /// `C = beta·C` (k = 0 or alpha = 0); with beta = 0, C is zeroed without being read.
+    static void scale(int m, int n, float beta, float[] c, int offC, int ldc) {
+        for (int i = 0; i < m; i++) {
+            int o = offC + i * ldc;
+            if (beta == 0) java.util.Arrays.fill(c, o, o + n, 0);
+            else for (int j = 0; j < n; j++) c[o + j] *= beta;
+        }
+    }
+
+    static int ceilDiv(int x, int y) {
+        return (x + y - 1) / y;
+    }
+}
