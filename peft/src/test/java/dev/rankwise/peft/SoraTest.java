@@ -75,7 +75,7 @@ class SoraTest {
     @Test
     void prunedAdapterComputesTheSameFunction() {
         Generator gen = new Generator(21);
-        Module net = new AdapterTest.Net(DType.F64, gen);
+        Module net = new Models.Net(DType.F64, gen);
         Peft.attach(net, "s", LoraConfig.sora(5, 10, List.of("q_proj", "out")), gen);
         try (var ignored = GradMode.noGrad()) {
             for (LoraLinear l : Peft.layers(net).values()) {
