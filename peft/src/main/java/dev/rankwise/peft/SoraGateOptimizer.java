@@ -99,7 +99,7 @@ public final class SoraGateOptimizer implements Optimizer {
     public static Tensor codeThreshold(Tensor z, double xi) {
         if (xi <= 0) return z;
         Tensor shrunk = Tensor.where(z.abs().gt(xi), z.sub(z.sign().mul(xi)), z);
-        return Tensor.where(shrunk.abs().lt(xi), shrunk.mul(0.0), shrunk);
+        return Tensor.where(shrunk.abs().lt(xi), Tensor.zeros(z.dtype(), z.shape()).to(z.device()), shrunk);
     }
 
     /// λ‖g‖₁ summed over the gates, the sparsity term of the objective (for logging).
