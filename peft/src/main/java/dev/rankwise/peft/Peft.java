@@ -31,16 +31,21 @@ public final class Peft {
     }
 
     /// Wraps every targeted Linear or Embedding (or adds the adapter to an already adapted one), makes
-    /// `adapterName` active, and freezes everything but adapters. Returns the adapted paths; none is an
-    /// error naming the targets and the model's adaptable layers.
+    /// `adapterName` active, and freezes everything but adapters. Returns the adapted paths. No target,
+    /// an adapter name a target already has, or DoRA on an Embedding is an error raised before the
+    /// model changes.
     public static List<String> attach(Module model, String adapterName, LoraConfig cfg, Generator gen) {
-        List<String> adapted = new ArrayList<>();
-        for (var e : targets(model, cfg.targetModules()).entrySet()) {
-            e.getValue().addAdapter(adapterName, cfg, gen.derive(e.getKey()));
-            adapted.add(e.getKey());
+        Map<String, Module> found = targets(model, cfg.targetModules(), adapterName);
+        if (cfg.kind() == LoraConfig.AdapterKind.DORA) {
+            found.forEach((p, m) -> {
+                if (m instanceof Embedding || m instanceof LoraEmbedding) {
+                    throw new IllegalArgumentException("attach: DoRA is supported on Linear layers only, and '" + p + "' is an Embedding");
+                }
+            });
         }
+        for (var e : found.entrySet()) wrap(model, e.getKey(), e.getValue()).addAdapter(adapterName, cfg, gen.derive(e.getKey()));
         finish(model, adapterName);
-        return adapted;
+        return List.copyOf(found.keySet());
     }
 
     /// Computes an adapter's parts from the weight it adapts, W [d_out, d_in] in y = W x orientation
@@ -52,21 +57,33 @@ public final class Peft {
 
     /// Like [#attach], with parts from `init` instead of random ones: each targeted layer gets the
     /// initializer's adapter (its method's frozen parts as buffers), and its frozen weight is replaced
-    /// by the initializer's residual where it returns one.
+    /// by the initializer's residual where it returns one. Every layer's parts are computed and
+    /// checked before the model changes.
     public static List<String> attach(Module model, String adapterName, List<String> targets, Initializer init) {
-        List<String> adapted = new ArrayList<>();
-        for (var e : targets(model, targets).entrySet()) {
-            AdapterLayer layer = e.getValue();
-            boolean embedding = layer instanceof LoraEmbedding;
-            Tensor w = layer.baseWeight();
-            Factors f = init.init(e.getKey(), embedding ? w.t() : w);
-            if (f.residual() != null) setBaseWeight(layer, embedding ? f.residual().t() : f.residual());
+        Map<String, Module> found = targets(model, targets, adapterName);
+        Map<String, Factors> factors = new LinkedHashMap<>();
+        for (var e : found.entrySet()) {
+            Module m = e.getValue();
+            boolean embedding = m instanceof Embedding || m instanceof LoraEmbedding;
+            Tensor w = m instanceof AdapterLayer l ? l.baseWeight() : m.parameter("weight");
+            Tensor wOutIn = embedding ? w.t() : w;
+            Factors f = init.init(e.getKey(), wOutIn);
+            int out = wOutIn.size(0), in = wOutIn.size(1), r = f.rank();
+            if (f.a().size(1) != in || f.b().size(0) != out || f.b().size(1) != r
+                    || (f.residual() != null && !java.util.Arrays.equals(f.residual().shape(), wOutIn.shape()))) {
+                throw new IllegalArgumentException("attach: the initializer's parts for '" + e.getKey() + "' do not fit its weight [" + out + ", " + in + "]");
+            }
+            factors.put(e.getKey(), f);
+        }
+        for (var e : factors.entrySet()) {
+            AdapterLayer layer = wrap(model, e.getKey(), found.get(e.getKey()));
+            Factors f = e.getValue();
+            if (f.residual() != null) setBaseWeight(layer, layer instanceof LoraEmbedding ? f.residual().t() : f.residual());
             layer.addAdapter(adapterName, AdapterSpec.withScale(f.method(), f.rank(), f.scale(), f.method().frozen()),
                     f.a(), f.b(), f.gate(), f.core());
-            adapted.add(e.getKey());
         }
         finish(model, adapterName);
-        return adapted;
+        return List.copyOf(found.keySet());
     }
 
     /// Replaces a layer's frozen base weight (an initializer's residual), keeping it frozen.
@@ -74,18 +91,22 @@ public final class Peft {
         layer.baseLayer().setParameter("weight", w);
     }
 
-    /// The targeted layers, wrapped where they were plain; none is an error.
-    private static Map<String, AdapterLayer> targets(Module model, List<String> targets) {
-        Map<String, AdapterLayer> out = new LinkedHashMap<>();
+    /// The targeted Linear, Embedding and adapter layers, unchanged; none, or one that already has
+    /// `adapterName`, is an error.
+    private static Map<String, Module> targets(Module model, List<String> targets, String adapterName) {
+        Map<String, Module> out = new LinkedHashMap<>();
         List<String> adaptable = new ArrayList<>();
-        for (var e : new ArrayList<>(model.namedModules().entrySet())) {
+        for (var e : model.namedModules().entrySet()) {
             String path = e.getKey();
             Module m = e.getValue();
             if (path.equals("base_layer") || path.endsWith(".base_layer") || path.contains(".base_layer.")) continue;
             if (!(m instanceof Linear || m instanceof Embedding || m instanceof AdapterLayer)) continue;
             adaptable.add(path);
             if (!matches(path, targets)) continue;
-            out.put(path, wrap(model, path, m));
+            if (m instanceof AdapterLayer l && l.adapterNames().contains(adapterName)) {
+                throw new IllegalArgumentException("attach: '" + path + "' already has an adapter named '" + adapterName + "'");
+            }
+            out.put(path, m);
         }
         if (out.isEmpty()) {
             throw new IllegalArgumentException("attach: target_modules " + targets + " match no Linear or Embedding layer; the model has " + adaptable);

@@ -282,6 +282,25 @@ class AdapterTest {
         assertEquals(Set.of(), q.spec("f").frozen());
     }
 
+    /// A bad attach is refused before the model changes: DoRA on an Embedding, an initializer that fails
+    /// on the second layer, an adapter name a layer already has.
+    @Test
+    void badAttachLeavesTheModelUnchanged() {
+        TokenNet net = new TokenNet(DType.F64, new Generator(60));
+        Map<String, Tensor> before = net.stateDict();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Peft.attach(net, "d", cfg(LoraConfig.AdapterKind.DORA, List.of("q_proj", "embed")), new Generator(61)));
+        assertTrue(e.getMessage().contains("'embed' is an Embedding"), e.getMessage());
+        // r = 5 fits q_proj [5, 6] but not out [4, 5]: the PiSSA split fails on the second layer.
+        assertThrows(IllegalArgumentException.class, () -> Peft.attach(net, "p", List.of("q_proj", "out"),
+                (p, w) -> dev.rankwise.peft.init.SvdInit.pissa(w, 5, 1, -1, null)));
+        assertTrue(Peft.adapterLayers(net).isEmpty());
+        assertEquals(before, net.stateDict(), "the same tensors, none replaced");
+        Peft.attach(net, "a", LoraConfig.lora(2, List.of("q_proj")), new Generator(62));
+        assertThrows(IllegalArgumentException.class, () -> Peft.attach(net, "a", LoraConfig.lora(2, List.of("q_proj", "out")), new Generator(63)));
+        assertEquals(1, Peft.adapterLayers(net).size());
+    }
+
     @Test
     void switchingWhileMergedIsRefused() {
         Net net = new Net(DType.F32, new Generator(50));
