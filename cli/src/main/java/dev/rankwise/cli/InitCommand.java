@@ -53,9 +53,10 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--alpha", paramLabel = "A", description = "lora_alpha (default: R, so the scale is 1).")
     Double alpha;
 
-    @Option(names = "--niter", paramLabel = "K", defaultValue = "-1",
-            description = "PiSSA, LoRA-GA: randomized SVD with K power iterations (default: exact SVD).")
-    int niter;
+    @Option(names = "--niter", paramLabel = "K",
+            description = {"PiSSA, LoRA-GA: randomized SVD with K power iterations, -1 for the exact SVD",
+                    "(default: exact for PiSSA, as PEFT's init_lora_weights=\"pissa\"; 4 for LoRA-GA, as its authors' code)."})
+    Integer niter;
 
     @Option(names = "--grad", paramLabel = "G.npy", description = "LoRA-GA: the average gradient of W; LoRA-SB: the summed gradient [out, in].")
     Path grad;
@@ -114,13 +115,13 @@ final class InitCommand implements Callable<Integer> {
         return switch (method) {
             case "lora" -> new Factors(Init.kaimingUniform(gen, Math.sqrt(5), w.dtype(), rank, w.size(1)), Tensor.zeros(w.dtype(), w.size(0), rank),
                     scale, null);
-            case "pissa" -> SvdInit.pissa(w, rank, scale, niter, gen);
+            case "pissa" -> SvdInit.pissa(w, rank, scale, niter != null ? niter : -1, gen);
             case "milora" -> SvdInit.milora(w, rank, scale);
             case "olora" -> SvdInit.olora(w, rank, scale);
             case "svfit" -> SvdInit.svfit(w, rank, scale);
             case "loldu" -> SvdInit.loldu(w, rank, scale);
             case "lamda" -> Lamda.init(w, rank, scale);
-            case "lora-ga" -> GradientInit.loraGa(w, need(grad, "--grad G.npy"), rank, scale, 16.0, niter, gen);
+            case "lora-ga" -> GradientInit.loraGa(w, need(grad, "--grad G.npy"), rank, scale, 16.0, niter != null ? niter : 4, gen);
             case "lora-sb" -> GradientInit.loraSb(w, need(grad, "--grad G.npy"), rank, scale, lr);
             case "eora" -> SvdInit.eora(w, need(compressed, "--compressed Q.npy"), need(activations, "--activations X.npy"), rank, scale);
             case "lq-lora" -> LqLora.decompose(w, rank, quantizer(), 20).factors(scale);

@@ -56,6 +56,12 @@ class SoraTest {
     }
 
     @Test
+    void l1TermIsLambdaTimesTheGateNorm() {
+        Tensor g = Tensor.fromArray(new double[] {0.5, -1.0, 2.0}, 3);
+        assertEquals(0.35, new SoraGateOptimizer(List.of(g), 0.1, 0.1, SoraGateOptimizer.Rule.PROXIMAL).l1Penalty(), 1e-15);
+    }
+
+    @Test
     void proximalStepShrinksByEtaLambda() {
         Tensor g = Tensor.fromArray(new double[] {0.5, -0.01, 2.0}, 3).requiresGrad(true);
         g.sum().mul(0.0).backward(); // zero gradient: only the shrinkage acts
