@@ -43,7 +43,19 @@ public final class SoraGateOptimizer implements Optimizer {
     }
 
     public void setLambda(double lambda) {
+        if (lambda < 0) throw new IllegalArgumentException("SoraGateOptimizer: lambda must be >= 0, got " + lambda);
         this.lambda = lambda;
+    }
+
+    /// The threshold ξ of the next step: η·λ for the paper's rule, λ for the code's.
+    public double threshold() {
+        return rule == Rule.PROXIMAL ? group.lr() * lambda : lambda;
+    }
+
+    /// Sets λ so that the next step thresholds with ξ (the sparsifying scheduler's knob).
+    public void setThreshold(double xi) {
+        if (xi < 0) throw new IllegalArgumentException("SoraGateOptimizer: threshold must be >= 0, got " + xi);
+        lambda = rule == Rule.PROXIMAL ? xi / group.lr() : xi;
     }
 
     public Rule rule() {
@@ -87,7 +99,7 @@ public final class SoraGateOptimizer implements Optimizer {
     public static Tensor codeThreshold(Tensor z, double xi) {
         if (xi <= 0) return z;
         Tensor shrunk = Tensor.where(z.abs().gt(xi), z.sub(z.sign().mul(xi)), z);
-        return Tensor.where(shrunk.abs().lt(xi), shrunk.mul(0.0), shrunk);
+        return Tensor.where(shrunk.abs().lt(xi), Tensor.zeros(z.dtype(), z.shape()).to(z.device()), shrunk);
     }
 
     /// λ‖g‖₁ summed over the gates, the sparsity term of the objective (for logging).
