@@ -205,6 +205,13 @@ public final class CudaBackend implements Backend {
         return new Tensor(d.allocate(this, dtype, Shape.numel(shape), false), shape, Shape.contiguousStrides(shape), 0);
     }
 
+    /// A stride-0 view of one scalar `value` with `shape`.
+    Tensor constant(CudaDevice d, DType dtype, double value, int[] shape) {
+        Tensor c = empty(d, dtype);
+        fill(c, value);
+        return new Tensor(c.storage(), shape.clone(), new int[shape.length], 0);
+    }
+
     /// A zero-filled contiguous tensor on `d`.
     Tensor emptyZero(CudaDevice d, DType dtype, int... shape) {
         return new Tensor(d.allocate(this, dtype, Shape.numel(shape), true), shape, Shape.contiguousStrides(shape), 0);
@@ -289,11 +296,17 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void matmul(Tensor a, Tensor b, Tensor out) {
+        gemm(a, b, out, 1.0, 0.0);
+    }
+
+    /// `out = alpha·a·b + beta·out` (batched, as [#matmul]); out contiguous.
+    void gemm(Tensor a, Tensor b, Tensor out, double alpha, double beta) {
         CudaDevice d = on("matmul", out, a, b);
         int r = out.rank();
         int k = a.shapeRef()[r - 1];
         if (k == 0) {
-            fill(out, 0);
+            if (beta == 0) fill(out, 0);
+            else if (beta != 1) binary(BinaryOp.MUL, out, constant(d, out.dtype(), beta, out.shapeRef()), out);
             return;
         }
         Tensor ma = MatmulPlan.readable(a) ? a : contiguousCopy(a), mb = MatmulPlan.readable(b) ? b : contiguousCopy(b);
@@ -304,8 +317,8 @@ public final class CudaBackend implements Backend {
         synchronized (d) {
             d.enter();
             for (MatmulPlan.Call c : MatmulPlan.plan(ma, mb, out)) {
-                lib.gemmStridedBatched(f64, c.transA(), c.transB(), c.m(), c.n(), c.k(), 1.0,
-                        baseA + c.offA() * bytes, c.lda(), c.strideA(), baseB + c.offB() * bytes, c.ldb(), c.strideB(), 0.0,
+                lib.gemmStridedBatched(f64, c.transA(), c.transB(), c.m(), c.n(), c.k(), alpha,
+                        baseA + c.offA() * bytes, c.lda(), c.strideA(), baseB + c.offB() * bytes, c.ldb(), c.strideB(), beta,
                         baseC + c.offC() * bytes, c.ldc(), c.strideC(), c.batch());
             }
         }

@@ -4,7 +4,8 @@ import dev.rankwise.Tensor;
 import dev.rankwise.spi.FusedKernels;
 
 /// The CUDA backend's fused forward kernels: row softmax in one kernel (one block per row, three
-/// passes over the row). Cases a kernel does not cover fall back to the composed defaults.
+/// passes over the row) and the low-rank linear with its low-rank branch fused ([CudaLowRank]). Cases a
+/// kernel does not cover fall back to the composed defaults.
 final class CudaFused implements FusedKernels {
     private final CudaBackend be;
 
@@ -33,5 +34,11 @@ final class CudaFused implements FusedKernels {
         Tensor y = be.empty(d, x.dtype(), x.shape());
         d.launch("softmax_rows_" + CudaBackend.suffix(x), rows, new KernelArgs().ptr(y).ptr(x).i32(cols).i32(log ? 1 : 0));
         return y;
+    }
+
+    @Override
+    public Tensor loraForward(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        CudaLowRank.Forward f = CudaLowRank.forward(x, w, bias, a, b, g, s);
+        return f != null ? f.y() : FusedKernels.super.loraForward(x, w, bias, a, b, g, s);
     }
 }

@@ -27,6 +27,11 @@ final class KernelArgs {
         return ptr(CudaStorage.of(t).address(t.offset()));
     }
 
+    /// The address of `t`'s first element, or 0 (a null pointer) when `t` is null.
+    KernelArgs ptrOrNull(dev.rankwise.Tensor t) {
+        return t == null ? ptr(0L) : ptr(t);
+    }
+
     KernelArgs i32(int v) {
         return add(Param.Type.I32, 4, Pointer.to(new int[] {v}));
     }
