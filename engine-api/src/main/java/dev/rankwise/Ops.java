@@ -194,8 +194,12 @@ final class Ops {
     }
 
     static Tensor random(Generator gen, Distribution dist, DType dtype, int[] shape) {
+        return random(gen, dist, dtype, Device.CPU, shape);
+    }
+
+    static Tensor random(Generator gen, Distribution dist, DType dtype, Device device, int[] shape) {
         if (!dtype.isCompute()) throw new IllegalArgumentException("random: expects F32 or F64, got " + dtype);
-        Tensor out = empty(Backends.forDevice(Device.CPU), Device.CPU, dtype, shape);
+        Tensor out = empty(Backends.forDevice(device), device, dtype, shape);
         out.backend().random(out, dist, gen.seed(), gen.take(out.numel()));
         return out;
     }

@@ -24,7 +24,7 @@ public final class GradCheck {
         double[] w = new double[(int) out.numel()];
         java.util.Random rnd = new java.util.Random(7);
         for (int i = 0; i < w.length; i++) w[i] = 0.5 + rnd.nextDouble();
-        Tensor wt = Tensor.fromArray(w, out.shape());
+        Tensor wt = Tensor.fromArray(w, out.shape()).to(out.device());
         out.mul(wt).sum().backward();
         for (int k = 0; k < leaves.size(); k++) {
             Tensor leaf = leaves.get(k);
@@ -45,7 +45,9 @@ public final class GradCheck {
         double[] y = x.clone();
         y[i] = v;
         List<Tensor> args = new java.util.ArrayList<>();
-        for (int j = 0; j < leaves.size(); j++) args.add(j == k ? Tensor.fromArray(y, leaves.get(j).shape()) : leaves.get(j).detach());
+        for (int j = 0; j < leaves.size(); j++) {
+            args.add(j == k ? Tensor.fromArray(y, leaves.get(j).shape()).to(leaves.get(j).device()) : leaves.get(j).detach());
+        }
         try (var ignored = dev.rankwise.autograd.GradMode.noGrad()) {
             return f.apply(args).mul(w).sum().item();
         }

@@ -12,8 +12,9 @@ public enum Geometry {
     /// One block of 256 threads per tile of [KernelCatalog#TILE_ROWS] rows: ⌈work / TILE_ROWS⌉ blocks,
     /// `work` being the number of rows.
     ROW_TILES(256),
-    /// One block of 256 threads per matrix of a batch: `work` blocks.
-    BLOCK_PER_MATRIX(256);
+    /// One block of 256 threads per item: a matrix of a batch, or a chunk of a tensor list (the
+    /// multi-tensor optimizer steps): `work` blocks.
+    BLOCK_PER_ITEM(256);
 
     private final int threads;
 
@@ -31,7 +32,7 @@ public enum Geometry {
         if (work < 0) throw new IllegalArgumentException("negative work " + work);
         long b = switch (this) {
             case ELEMENTS -> Math.min((work + threads - 1) / threads, 65_536);
-            case BLOCK_PER_OUTPUT, BLOCK_PER_MATRIX -> work;
+            case BLOCK_PER_OUTPUT, BLOCK_PER_ITEM -> work;
             case ROW_TILES -> (work + KernelCatalog.TILE_ROWS - 1) / KernelCatalog.TILE_ROWS;
         };
         if (b > Integer.MAX_VALUE) throw new IllegalArgumentException(this + ": " + work + " items need more than 2^31 blocks");

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.rankwise.kernels.Param.f32;
 import static dev.rankwise.kernels.Param.f64;
 import static dev.rankwise.kernels.Param.i32;
 import static dev.rankwise.kernels.Param.ptr;
@@ -24,6 +25,10 @@ public final class KernelCatalog {
     /// Largest rank the fused low-rank kernels take (`MAX_RANK` in lowrank.cu); larger ranks use the
     /// composed path.
     public static final int LOWRANK_MAX_RANK = 64;
+    /// Largest sketch width of the CholeskyQR kernels (`MAX_L` in svdinit.cu).
+    public static final int CHOLQR_MAX_L = 64;
+    /// Elements per block of the multi-tensor optimizer kernels (`CHUNK` in optim.cu).
+    public static final int OPTIM_CHUNK = 2048;
 
     private static final Map<String, Kernel> BY_NAME = new LinkedHashMap<>();
 
@@ -77,6 +82,31 @@ public final class KernelCatalog {
         // ---------------------------------------------------------------- random.cu (work = Philox blocks, ⌈n/4⌉)
         add("random", "philox_fill", Geometry.ELEMENTS, 0, "out [n] = shift + scale · Philox uniform/normal; the CPU's numbers",
                 ptr("out"), i32("outType"), i32("n"), u64("seed"), u64("counterOffset"), i32("normal"), f64("shift"), f64("scale"));
+        // ---------------------------------------------------------------- lowrank.cu (work = N rows)
+        for (String v : new String[] {"lowrank_fwd_f32", "lowrank_fwd_bf16x"}) {
+            add("lowrank", v, Geometry.ROW_TILES, 0, "y [N, d_out] += bias + s·((x·Aᵀ)⊙g)·Bᵀ; h = x·Aᵀ [N, r] saved when hOut != 0",
+                    ptr("y"), ptr("x"), ptr("A"), ptr("B"), ptr("g"), ptr("bias"), ptr("hOut"), f32("s"), i32("N"), i32("d_in"), i32("d_out"), i32("r"));
+        }
+        add("lowrank", "lowrank_bwd_f32", Geometry.ROW_TILES, 0, "du = dy·B; u = s·h⊙g, dh = s·du⊙g [N, r]; dg partials [tiles, r]",
+                ptr("u"), ptr("dh"), ptr("dgPartial"), ptr("dy"), ptr("B"), ptr("g"), ptr("h"), f32("s"), i32("N"), i32("d_out"), i32("r"));
+        // ---------------------------------------------------------------- svdinit.cu
+        for (String t : new String[] {"f32", "f64"}) {
+            add("svdinit", "cholqr_gram_" + t, Geometry.BLOCK_PER_ITEM, 0, "G [batch, l, l] (F64) = Yᵀ·Y; work = batch",
+                    ptr("G"), ptr("Y"), i32("m"), i32("l"));
+            add("svdinit", "cholqr_apply_" + t, Geometry.ELEMENTS, 0, "Y [batch, m, l] ← Y·R⁻¹; work = batch·m rows",
+                    ptr("Y"), ptr("R"), i32("m"), i32("l"), i32("batch"));
+            add("svdinit", "svd_split_" + t, Geometry.ELEMENTS, 0, "B = U_r·√(S_r/s), A = √(S_r/s)·Vh_r; work = batch·(m·r + r·n)",
+                    ptr("B"), ptr("A"), ptr("U"), ptr("S"), ptr("Vh"), i32("m"), i32("n"), i32("q"), i32("r"), i32("first"), f64("invScale"), i32("batch"));
+        }
+        add("svdinit", "cholqr_factor", Geometry.BLOCK_PER_ITEM, 0, "G [batch, l, l] ← R upper, RᵀR = G (+ shift); info [batch]; work = batch",
+                ptr("G"), ptr("info"), i32("m"), i32("l"), i32("shifted"));
+        // ---------------------------------------------------------------- optim.cu (work = chunks)
+        add("optim", "adamw_multi_f32", Geometry.BLOCK_PER_ITEM, 0, "AdamW over a tensor table, one block per chunk",
+                ptr("table"), ptr("chunks"), f32("decay"), f32("beta1"), f32("oneMinusBeta1"), f32("beta2"), f32("oneMinusBeta2"),
+                f32("bc2"), f32("eps"), f32("lrOverBc1"));
+        add("optim", "sora_gate_multi_f32", Geometry.BLOCK_PER_ITEM, 0, "SoRA gate step (proximal or authors' Adam+threshold) with non-zero counts",
+                ptr("table"), ptr("chunks"), ptr("nnz"), i32("rule"), f32("lr"), f32("xi"), f32("beta1"), f32("oneMinusBeta1"), f32("beta2"),
+                f32("oneMinusBeta2"), f32("eps"), f32("step"));
     }
 
     /// The kernel named `name`, or an exception naming it.
