@@ -129,6 +129,31 @@ class InitializedAdapterTest {
         }
     }
 
+    /// An initializer on an Embedding sees the table transposed ([d, V], y = W x orientation) and its
+    /// residual goes back in the table's layout.
+    @Test
+    void initializersOnAnEmbedding() {
+        for (Method method : new Method[] {Method.PISSA, Method.SVFIT, Method.LOLDU}) {
+            TokenNet net = new TokenNet(DType.F64, new Generator(16));
+            Tensor ids = ids(0, 6, 3, 3, 5);
+            Tensor before = noGrad(() -> net.forward(ids));
+            Peft.attach(net, "m", List.of("embed"), (p, w) -> {
+                assertArrayEquals(new int[] {6, 7}, w.shape(), "[d, V]");
+                return switch (method) {
+                    case PISSA -> SvdInit.pissa(w, 3, SCALE, -1, null);
+                    case SVFIT -> SvdInit.svfit(w, 3, SCALE);
+                    default -> SvdInit.loldu(w, 3, SCALE);
+                };
+            });
+            assertTrue(maxDiff(noGrad(() -> net.forward(ids)), before) < 1e-12, method.id());
+            perturb(net, 17);
+            Tensor adapted = noGrad(() -> net.forward(ids));
+            gradCheck(net, () -> net.forward(ids));
+            Peft.mergeAndUnload(net);
+            assertTrue(maxDiff(noGrad(() -> net.forward(ids)), adapted) < 1e-12, method.id() + " merged");
+        }
+    }
+
     /// SVFit: ∂L/∂σ'_i = s·u_iᵀ G v_i, with G = ∂L/∂W' = (∂L/∂y)ᵀ x for y = x W'ᵀ + b.
     @Test
     void svfitGateGradientIsTheProjectedWeightGradient() {
