@@ -19,7 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /// multiply-add off, as random.cu is compiled for the GPU: it must give the CPU backend's numbers
 /// bit for bit. Skips without a C++ compiler or outside the source tree.
 class PhiloxHostTest {
-    private static final Path HEADER_DIR = Path.of("../kernels/src/main/cuda");
+    /// From the module folder (Maven) or the repository root (a packaged run on a GPU machine).
+    private static final Path HEADER_DIR = java.util.stream.Stream.of("../kernels/src/main/cuda", "kernels/src/main/cuda")
+            .map(Path::of).filter(p -> Files.exists(p.resolve("philox.cuh"))).findFirst().orElse(Path.of("../kernels/src/main/cuda"));
 
     private static final String PROGRAM = """
             #include <stdio.h>
