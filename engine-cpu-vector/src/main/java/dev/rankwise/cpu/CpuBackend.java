@@ -74,14 +74,29 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /// Element-by-element copy through double; exact for every F32 and I32 value.
+    /// Copy with dtype conversion. F64 → F32 rounds to nearest, F32 → F64 and I32 → floating are exact,
+    /// floating → I32 truncates toward zero (NaN → 0).
     private static void copyConverting(Tensor src, Tensor dst) {
         CpuStorage s = (CpuStorage) src.storage(), d = (CpuStorage) dst.storage();
         Strided p = new Strided(dst.shapeRef(), src, dst);
         int s0 = p.innerStride[0], s1 = p.innerStride[1];
-        p.forEach((off, len) -> {
-            for (int i = 0; i < len; i++) set(d, off[1] + i * s1, get(s, off[0] + i * s0));
-        }, true);
+        if (s.f32 != null && d.f64 != null) {
+            float[] from = s.f32;
+            double[] to = d.f64;
+            p.forEach((off, len) -> {
+                for (int i = 0; i < len; i++) to[off[1] + i * s1] = from[off[0] + i * s0];
+            });
+        } else if (s.f64 != null && d.f32 != null) {
+            double[] from = s.f64;
+            float[] to = d.f32;
+            p.forEach((off, len) -> {
+                for (int i = 0; i < len; i++) to[off[1] + i * s1] = (float) from[off[0] + i * s0];
+            });
+        } else {
+            p.forEach((off, len) -> {
+                for (int i = 0; i < len; i++) set(d, off[1] + i * s1, get(s, off[0] + i * s0));
+            });
+        }
     }
 
     static double get(CpuStorage s, int i) {
@@ -107,9 +122,9 @@ public final class CpuBackend implements Backend {
                 CpuStorage d = (CpuStorage) dst.storage();
                 Strided p = new Strided(dst.shapeRef(), dst);
                 int sd = p.innerStride[0];
-                p.forEach((off, len) -> {
+                p.forEachSequential((off, len) -> {
                     for (int i = 0; i < len; i++) set(d, off[0] + i * sd, value);
-                }, false);
+                });
             }
         }
     }
@@ -257,7 +272,7 @@ public final class CpuBackend implements Backend {
         int si = p.innerStride[0], sx = p.innerStride[1], so = p.innerStride[2];
         p.forEach((off, len) -> {
             for (int i = 0; i < len; i++) set(os, off[2] + i * so, get(xs, off[1] + i * sx + is[off[0] + i * si] * step));
-        }, true);
+        });
     }
 
     @Override
