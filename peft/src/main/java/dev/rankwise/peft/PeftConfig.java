@@ -21,7 +21,14 @@ import java.util.regex.Pattern;
 /// ignore), a missing required key (`peft_type`, `r`, `lora_alpha`, `target_modules`), and settings
 /// whose non-default values this library cannot honor (`bias`, `fan_in_fan_out`, `lora_bias`,
 /// `modules_to_save`, `layers_to_transform`, `layer_replication`, `exclude_modules`,
-/// `trainable_token_indices`, `target_parameters`, `use_qalora`), each with the file and the key.
+/// `trainable_token_indices`, `target_parameters`, `use_qalora`, and the newer variants that change the
+/// forward pass: `alora_invocation_tokens`, `use_bdlora`, `arrow_config`, `monteclora_config`), each
+/// with the file and the key. PEFT's `to_dict` writes every field of its `LoraConfig`, so a file from a
+/// PEFT newer than this list holds fields we do not know, at their default `null`: an unknown key whose
+/// value is `null` is accepted (it is a field at its default), any other value of an unknown key is an
+/// error. Init-time and training-time settings (`init_lora_weights`, `loftq_config`, `eva_config`,
+/// `corda_config`, `lora_ga_config`, `velora_config`, `ensure_weight_tying`, …) are accepted with any
+/// value: the tensors in the file already are the result.
 ///
 /// @param targets      `target_modules`: names (exact or dotted suffix) or, when the file has a string, one
 ///                     `re:` regex that must match the whole path (PEFT's `re.fullmatch`)
@@ -38,7 +45,10 @@ public record PeftConfig(int r, double alpha, boolean rsLora, boolean dora, doub
             "base_model_name_or_path", "revision", "inference_mode", "modules_to_save", "layers_to_transform", "layers_pattern",
             "auto_mapping", "megatron_config", "megatron_core", "loftq_config", "layer_replication", "runtime_config",
             "exclude_modules", "eva_config", "lora_bias", "corda_config", "trainable_token_indices", "target_parameters",
-            "qalora_group_size", "use_qalora", "peft_version");
+            "qalora_group_size", "use_qalora", "peft_version",
+            // PEFT 0.17–0.20 (LoraConfig fields as its to_dict writes them)
+            "lora_ga_config", "velora_config", "alora_invocation_tokens", "monteclora_config", "use_bdlora", "arrow_config",
+            "ensure_weight_tying");
 
     /// The rank of a module: its `rank_pattern` entry, else r.
     public int rankFor(String path) {
@@ -52,10 +62,12 @@ public record PeftConfig(int r, double alpha, boolean rsLora, boolean dora, doub
         return k == null ? alpha : alphaPattern.get(k);
     }
 
-    /// PEFT's `get_pattern_key`: the first key equal to the path or matching `(.*\.)?key$`.
-    private static String patternKey(Iterable<String> keys, String path) {
+    /// PEFT's `get_pattern_key` (`peft/utils/other.py`): the first key, in file order, for which
+    /// `re.match(rf"(.*\.)?({key})$", path)` succeeds; the key is a regular expression, so its dots match
+    /// any character, and a key equal to the full path or to a dotted suffix of it matches.
+    static String patternKey(Iterable<String> keys, String path) {
         for (String k : keys) {
-            if (k.equals(path) || Pattern.compile("(.*\\.)?(" + k + ")$").matcher(path).matches()) return k;
+            if (Pattern.compile("(.*\\.)?(" + k + ")$").matcher(path).matches()) return k;
         }
         return null;
     }
@@ -111,7 +123,7 @@ public record PeftConfig(int r, double alpha, boolean rsLora, boolean dora, doub
         if (cfg == null || !cfg.isObject()) throw new IOException(file + ": not a JSON object");
         for (var it = cfg.fieldNames(); it.hasNext(); ) {
             String k = it.next();
-            if (!KNOWN.contains(k)) throw new IOException(file + ": unknown key '" + k + "'");
+            if (!KNOWN.contains(k) && !cfg.get(k).isNull()) throw new IOException(file + ": unknown key '" + k + "' = " + cfg.get(k));
         }
         for (String k : List.of("peft_type", "r", "lora_alpha", "target_modules")) {
             if (!cfg.has(k) || cfg.get(k).isNull()) throw new IOException(file + ": missing key '" + k + "'");
@@ -120,7 +132,7 @@ public record PeftConfig(int r, double alpha, boolean rsLora, boolean dora, doub
         requireDefault(file, cfg, "bias", n -> n.isTextual() && n.asText().equals("none"), "\"none\"");
         for (String k : List.of("fan_in_fan_out", "lora_bias", "use_qalora")) requireDefault(file, cfg, k, n -> n.isBoolean() && !n.asBoolean(), "false");
         for (String k : List.of("modules_to_save", "layers_to_transform", "layer_replication", "exclude_modules", "trainable_token_indices",
-                "target_parameters")) {
+                "target_parameters", "alora_invocation_tokens", "use_bdlora", "arrow_config", "monteclora_config")) {
             requireDefault(file, cfg, k, n -> n.isNull() || (n.isContainerNode() && n.isEmpty()), "null or empty");
         }
         JsonNode rNode = cfg.get("r"), alphaNode = cfg.get("lora_alpha");

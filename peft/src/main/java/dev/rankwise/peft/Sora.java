@@ -13,7 +13,8 @@ import java.util.Map;
 public final class Sora {
     private Sora() {}
 
-    /// How the sparsifying scheduler spaces its thresholds between ξ₀ and ξ_max (the authors' code).
+    /// How the sparsifying scheduler spaces its thresholds between ξ₀ and ξ_max (TsinghuaC3I/SoRA
+    /// `SparseAdamW._build_lambda_list`: `np.linspace`, `log(linspace(exp))`, `exp(linspace(log))`).
     public enum Spacing {
         /// ξ_k evenly spaced.
         LINEAR,

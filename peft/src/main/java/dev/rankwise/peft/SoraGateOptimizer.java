@@ -14,10 +14,13 @@ import java.util.Map;
 ///
 /// - [Rule#PROXIMAL] (the paper, the default): `g ← T_ξ(g − η·∇g L₀)` with ξ = η·λ and the
 ///   soft-threshold `T_ξ(z) = sign(z)·max(|z| − ξ, 0)`, the proximal map of ξ|·|.
-/// - [Rule#AUTHORS_CODE] (TsinghuaC3I/SoRA, `SparseAdamW`): an Adam step on g (HF's variant: ε added to
-///   √v before the bias correction folded into the step size), then thresholding with a FIXED ξ = λ,
-///   not scaled by the learning rate, in three in-place passes that shrink values beyond ξ by ξ and
-///   then zero every |z| < ξ — so values with ξ < |z| < 2ξ end at zero too, unlike `T_ξ`.
+/// - [Rule#AUTHORS_CODE] (TsinghuaC3I/SoRA `src/sparse_optimizer.py`, `SparseAdamW`, built in
+///   `run_glue.py` with the `transformers.AdamW` defaults β = (0.9, 0.999), ε = 1e-6, bias correction on,
+///   weight decay 0): an Adam step on g (ε added to √v, the bias corrections folded into the step size
+///   lr·√(1−β₂ᵗ)/(1−β₁ᵗ)), then thresholding with a FIXED ξ = λ (`sparse_lambda`), not scaled by the
+///   learning rate, in three in-place passes `p[p > ξ] −= ξ; p[p < −ξ] += ξ; p[|p| < ξ] = 0` — so
+///   values with ξ < |z| < 2ξ end at zero too, and |z| = ξ is left as it is, unlike `T_ξ`. A gate without
+///   a gradient is skipped, threshold included, as in the code.
 ///
 /// λ can be changed between steps ([#setLambda]) for the sparsifying scheduler.
 public final class SoraGateOptimizer implements Optimizer {

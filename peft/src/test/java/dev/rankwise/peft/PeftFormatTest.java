@@ -149,6 +149,48 @@ class PeftFormatTest {
         assertMalformed("not among target_modules");
     }
 
+    /// PEFT's `get_pattern_key`: `re.match(rf"(.*\.)?({key})$", path)`, first key in file order wins. A
+    /// bare name matches only a whole last component (not `kq_proj`), a key is a regular expression, and
+    /// a specific key listed first shadows a general one listed after it.
+    @Test
+    void patternKeysArePeftsRegexRule() {
+        List<String> keys = List.of("layers.0.q_proj", "q_proj", "layers\\.[23]\\.v_proj");
+        assertEquals("layers.0.q_proj", PeftConfig.patternKey(keys, "model.layers.0.q_proj"));
+        assertEquals("q_proj", PeftConfig.patternKey(keys, "model.layers.1.q_proj"));
+        assertEquals("q_proj", PeftConfig.patternKey(keys, "q_proj"));
+        assertNull(PeftConfig.patternKey(keys, "model.layers.1.kq_proj"), "a suffix must start at a dot");
+        assertNull(PeftConfig.patternKey(keys, "model.layers.0.q_proj.lora"), "the key must end the path");
+        assertEquals("layers\\.[23]\\.v_proj", PeftConfig.patternKey(keys, "model.layers.3.v_proj"));
+        assertNull(PeftConfig.patternKey(keys, "model.layers.4.v_proj"));
+        assertEquals("q_proj", PeftConfig.patternKey(List.of("q_proj", "layers.0.q_proj"), "layers.0.q_proj"), "file order decides");
+    }
+
+    /// An `adapter_config.json` as PEFT 0.20's `LoraConfig.to_dict` writes it: every field, the newer ones
+    /// at their defaults, plus a field from a PEFT newer still (null). It reads; a newer variant that would
+    /// change the forward pass, or an unknown key with a value, is refused.
+    @Test
+    void readsAConfigFromARecentPeft() throws IOException {
+        writeLora(Map.of(), null);
+        String full = """
+                {"task_type": "CAUSAL_LM", "peft_type": "LORA", "auto_mapping": null, "peft_version": "0.20.0",
+                 "base_model_name_or_path": "some/model", "revision": null, "inference_mode": true, "r": 2,
+                 "target_modules": ["q_proj"], "exclude_modules": null, "lora_alpha": 4, "lora_dropout": 0.0,
+                 "fan_in_fan_out": false, "bias": "none", "use_rslora": false, "modules_to_save": null,
+                 "init_lora_weights": "pissa_niter_4", "layers_to_transform": null, "layers_pattern": null,
+                 "rank_pattern": {}, "alpha_pattern": {}, "megatron_config": null, "megatron_core": "megatron.core",
+                 "trainable_token_indices": null, "loftq_config": {}, "eva_config": null, "corda_config": null,
+                 "lora_ga_config": null, "use_dora": false, "velora_config": null, "alora_invocation_tokens": null,
+                 "use_qalora": false, "qalora_group_size": 16, "monteclora_config": null, "layer_replication": null,
+                 "lora_bias": false, "target_parameters": null, "use_bdlora": null, "arrow_config": null,
+                 "ensure_weight_tying": false, "a_field_from_a_later_peft": null}""";
+        Files.writeString(dir.resolve(PeftFormat.CONFIG), full);
+        assertEquals(2.0, PeftFormat.read(dir).modules().get("q_proj").scale());
+        Files.writeString(dir.resolve(PeftFormat.CONFIG), full.replace("\"alora_invocation_tokens\": null", "\"alora_invocation_tokens\": [5, 6]"));
+        assertMalformed("alora_invocation_tokens = [5,6] is not supported");
+        Files.writeString(dir.resolve(PeftFormat.CONFIG), full.replace("\"a_field_from_a_later_peft\": null", "\"a_field_from_a_later_peft\": 3"));
+        assertMalformed("unknown key 'a_field_from_a_later_peft' = 3");
+    }
+
     private void writeLora(Map<String, Tensor> extra, String configEdit) throws IOException {
         Generator g = new Generator(11);
         Map<String, Tensor> t = new LinkedHashMap<>();

@@ -40,11 +40,17 @@ class SoraTest {
         assertTrue(objective <= bestValue + 1e-12, "T_ξ(z) is at least as good as every grid point");
     }
 
+    /// TsinghuaC3I/SoRA `src/sparse_optimizer.py`: `p[p > ξ] -= ξ; p[p < −ξ] += ξ; p[|p| < ξ] = 0`, in
+    /// that order. So ξ < |z| < 2ξ ends at 0 (shrunk below ξ, then zeroed), while |z| = ξ (no strict
+    /// inequality holds) stays ξ and |z| = 2ξ shrinks to exactly ξ and stays: unlike `T_ξ`, which maps
+    /// both boundaries continuously (to 0 and ξ).
     @Test
     void authorsCodeThresholdZeroesUpToTwiceXi() {
-        Tensor z = Tensor.fromArray(new double[] {0.05, 0.15, 0.25, -0.15, -0.3}, 5);
+        Tensor z = Tensor.fromArray(new double[] {0.05, 0.15, 0.25, -0.15, -0.3, 0.1, -0.1, 0.2, -0.2, 0}, 10);
         double[] got = SoraGateOptimizer.codeThreshold(z, 0.1).toDoubleArray();
-        assertArrayEquals(new double[] {0, 0, 0.15, 0, -0.2}, got, 1e-12);
+        assertArrayEquals(new double[] {0, 0, 0.15, 0, -0.2, 0.1, -0.1, 0.1, -0.1, 0}, got, 1e-12);
+        assertArrayEquals(new double[] {0, 0.05, 0.15, -0.05, -0.2, 0, 0, 0.1, -0.1, 0},
+                SoraGateOptimizer.softThreshold(z, 0.1).toDoubleArray(), 1e-12, "the paper's T_ξ for contrast");
     }
 
     @Test
