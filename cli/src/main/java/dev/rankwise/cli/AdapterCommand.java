@@ -155,7 +155,8 @@ final class AdapterCommand implements Runnable {
         }
 
         /// W + s(B1A1 − B0A0) = W_res + s·B1A1 when W_res = W − s·B0A0. Equal scales are kept (α' = s·2r);
-        /// otherwise each scale is folded into its B and the result has scale 1.
+        /// otherwise each scale is folded into its B and the result has scale 1. PEFT's own conversion
+        /// (`LoraModel.subtract_mutated_init`) concatenates the same way: A' = [A; A₀], B' = [B, −B₀].
         private Map<String, ModuleAdapter> toDoubleRank(PeftFormat.Adapter trained, PeftFormat.Adapter init) {
             Map<String, ModuleAdapter> out = new LinkedHashMap<>();
             for (var e : trained.modules().entrySet()) {

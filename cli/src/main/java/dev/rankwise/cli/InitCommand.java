@@ -67,8 +67,14 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--compressed", paramLabel = "Q.npy", description = "EoRA: the compressed weight [out, in].")
     Path compressed;
 
-    @Option(names = "--lr", paramLabel = "ETA", defaultValue = "1e-3", description = "LoRA-SB: the step size η of ΔŴ = −η·sign(G) (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-3",
+            description = {"LoRA-SB: the learning rate; ΔŴ = −η·sign(G) with η = LR / warmup steps (default ${DEFAULT-VALUE})."})
     double lr;
+
+    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "1",
+            description = {"LoRA-SB: steps of the linear warmup; η is its first learning rate, LR/N, as in the authors' code",
+                    "(default ${DEFAULT-VALUE}: η = LR)."})
+    double warmupSteps;
 
     @Option(names = "--tail-rank", paramLabel = "Q", description = "SALT: rank q of the tail's LoRA (default: R, capped at min(out, in) − R).")
     Integer tailRank;
@@ -122,9 +128,9 @@ final class InitCommand implements Callable<Integer> {
             case "loldu" -> SvdInit.loldu(w, rank, scale);
             case "lamda" -> Lamda.init(w, rank, scale);
             case "lora-ga" -> GradientInit.loraGa(w, need(grad, "--grad G.npy"), rank, scale, 16.0, niter != null ? niter : 4, gen);
-            case "lora-sb" -> GradientInit.loraSb(w, need(grad, "--grad G.npy"), rank, scale, lr);
+            case "lora-sb" -> GradientInit.loraSb(w, need(grad, "--grad G.npy"), rank, scale, GradientInit.loraSbStepSize(lr, warmupSteps));
             case "eora" -> SvdInit.eora(w, need(compressed, "--compressed Q.npy"), need(activations, "--activations X.npy"), rank, scale);
-            case "lq-lora" -> LqLora.decompose(w, rank, quantizer(), 20).factors(scale);
+            case "lq-lora" -> LqLora.decompose(w, rank, quantizer(), LqLora.AUTHORS_MAX_ITERATIONS).factors(scale);
             default -> throw new AssertionError(method);
         };
     }

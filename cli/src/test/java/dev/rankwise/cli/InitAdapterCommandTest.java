@@ -108,6 +108,11 @@ class InitAdapterCommandTest {
         assertEquals(0, Main.run("adapter", "merge", dir.resolve("lora-sb").toString(), "--weight", dir.resolve("w.npy").toString(),
                 "--out", merged.toString()));
         assertTrue(maxDiff(Npy.read(merged), w.add(best)) < 1e-12);
+        // The authors' η: the first learning rate of a linear warmup, LR / warmup steps.
+        Path warm = dir.resolve("warm");
+        assertEquals(0, Main.run("init", "lora-sb", "--weight", dir.resolve("w.npy").toString(), "--rank", "3", "--module", "q_proj",
+                "--grad", dir.resolve("g.npy").toString(), "--lr", "0.04", "--warmup-steps", "4", "--out", warm.toString()));
+        assertTrue(maxDiff(PeftFormat.read(warm).modules().get("q_proj").update(), best) < 1e-12, "η = 0.04/4 = 0.01");
     }
 
     @Test

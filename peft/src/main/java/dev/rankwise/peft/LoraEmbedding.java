@@ -15,7 +15,10 @@ import java.util.Map;
 /// Forward for ids I32 [...]: y = W[ids] + s·(Aᵀ[ids] Cᵀ) Bᵀ → [..., d], so the table's update is
 /// ΔW = s·(B·C·A)ᵀ [V, d]. Initialization follows PEFT for embeddings: A = 0 and B ~ N(0, 1) (the
 /// reverse of Linear's), so the adapter starts as a no-op. PEFT applies no dropout to embeddings;
-/// neither does this layer. DoRA is not supported here.
+/// neither does this layer. Checked against PEFT (`src/peft/tuners/lora/layer.py`, `Embedding`:
+/// ParameterDicts, `reset_lora_parameters`, `get_delta_weight` = (B·A)ᵀ·s; `utils/save_and_load.py`
+/// strips the adapter name, so the file keys have no `.weight`). Recent PEFT also has DoRA on
+/// embeddings (`DoraEmbeddingVariant`); this layer does not, and [Peft#attach] refuses it by name.
 public final class LoraEmbedding extends AdapterLayer {
     private final Embedding base;
 

@@ -19,7 +19,10 @@ import java.util.Map;
 ///   [Functional#lowRankLinear] when there is no dropout.
 /// - DoRA (arXiv 2402.09353 eq. 5, PEFT's formulation): with f = m / ‖W₀ + s·B·A‖_row (the norm
 ///   detached, §4.3), y = x W₀ᵀ + b + (f − 1) ⊙ drop(x) W₀ᵀ + f ⊙ s·drop(x) Aᵀ Bᵀ, which without
-///   dropout is f ⊙ (x W₀ᵀ + s·x Aᵀ Bᵀ) + b.
+///   dropout is f ⊙ (x W₀ᵀ + s·x Aᵀ Bᵀ) + b. Checked against PEFT (`tuners/lora/variants.py`,
+///   `DoraLinearVariant.forward`, and `tuners/lora/dora.py`, `DoraLinearLayer`): the base result is
+///   reused only without dropout (or in eval), the norm is over dim 1 of W₀ + s·B·A with B·A detached,
+///   and the magnitude starts at those row norms.
 public final class LoraLinear extends AdapterLayer {
     private final Linear base;
 

@@ -25,7 +25,8 @@ import java.util.TreeMap;
 ///
 /// `adapter_config.json` ([PeftConfig]) and `adapter_model.safetensors` with, per module path P:
 /// - Linear: `base_model.model.P.lora_A.weight` [r, in], `….lora_B.weight` [out, r], and with DoRA
-///   `….lora_magnitude_vector` [out];
+///   `….lora_magnitude_vector` [out] (no `.weight`: PEFT's `get_peft_model_state_dict` strips it to keep
+///   the format of before DoRA's refactor into a module, `utils/save_and_load.py`);
 /// - Embedding: `base_model.model.P.lora_embedding_A` [r, V], `….lora_embedding_B` [d, r].
 ///
 /// The pair always satisfies PEFT's promise on its own: base + s·lora_B·lora_A is the adapted weight.

@@ -26,6 +26,15 @@ import java.util.Map;
 ///
 /// Forward (x [..., n] → y [..., m]): h = x V; y = [h_top ⊙ ReLU(α⊙σ_top + β), h_tail · ReLU(T)ᵀ] Uᵀ + b
 /// with T = diag(σ_tail) + X·Y, never forming W'.
+///
+/// Sources. The parameterization (scale α = 1 and shift β = 0 on the top r singular values, the tail's
+/// σ plus a LoRA X·Y, ReLU over the whole Σ', W' = U·ReLU(Σ')·Vᵀ) matches the `SALTLinear` variants
+/// published with the paper (BioMedIA-MBZUAI/SALT). Those variants differ among themselves and from
+/// this class in two details: they draw X and Y ~ N(0, 0.01²), so W' ≈ W rather than W' = W at the
+/// start, and their forward also returns a regularizer ‖diag(α⊙σ + β) − diag(σ)‖_F + ‖X·Y‖_F that the
+/// training loss weights by `reg_multiplier` (0 in the published config). [The paper's own X init
+/// (Kaiming, a = √20, Y = 0) and its rule r = max(1, ⌊k·ratio⌋) remain unverified: the code fixes r per
+/// layer type.]
 public final class SaltLinear extends Module {
     private final int r, q, k;
     private final Tensor u, s, vh, bias;

@@ -16,6 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static dev.rankwise.peft.Models.*;
@@ -186,5 +187,39 @@ class InitializedAdapterTest {
         assertThrows(IllegalArgumentException.class, () -> new SaltLinear(lin, 2, 4, new Generator(1)));
         assertEquals(5, SaltLinear.rankFor(10, 0.5));
         assertEquals(1, SaltLinear.rankFor(10, 0.01));
+    }
+
+    /// W' = U·ReLU(Σ')·Vᵀ with ReLU over the whole k×k Σ' (as the published layers do), checked against
+    /// Σ' built entry by entry: a shift that drives σ₁ negative removes that direction, and negative
+    /// entries of the tail block, off-diagonal ones included, are clipped. The forward pass, which never
+    /// forms W', gives x W'ᵀ + b.
+    @Test
+    void saltClipsTheWholeModifiedSpectrum() {
+        Linear lin = new Linear(7, 5, true, new Generator(18), DType.F64);
+        SaltLinear salt = new SaltLinear(lin, 2, 2, new Generator(19));
+        Map<String, Tensor> t = salt.tensors();
+        double[] s = t.get("salt_S").toDoubleArray();
+        try (var ignored = dev.rankwise.autograd.GradMode.noGrad()) {
+            t.get("salt_beta").copyFrom(Tensor.fromArray(new double[] {-2 * s[0], 0.3}, 2));
+            t.get("salt_alpha").copyFrom(Tensor.fromArray(new double[] {1.0, 0.5}, 2));
+            t.get("salt_X").copyFrom(Tensor.randn(new Generator(20), DType.F64, 3, 2));
+            t.get("salt_Y").copyFrom(Tensor.randn(new Generator(21), DType.F64, 2, 3));
+        }
+        double[][] sigma = new double[5][5];
+        sigma[0][0] = s[0] - 2 * s[0];
+        sigma[1][1] = 0.5 * s[1] + 0.3;
+        double[] xy = noGrad(() -> t.get("salt_X").matmul(t.get("salt_Y"))).toDoubleArray();
+        for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) sigma[2 + i][2 + j] = (i == j ? s[2 + i] : 0) + xy[3 * i + j];
+        double[] flat = new double[25];
+        int negatives = 0;
+        for (int i = 0; i < 5; i++) for (int j = 0; j < 5; j++) {
+            if (sigma[i][j] < 0) negatives++;
+            flat[5 * i + j] = Math.max(0, sigma[i][j]);
+        }
+        assertTrue(negatives >= 2, "the case exercises the clipping");
+        Tensor expected = t.get("salt_U").matmul(Tensor.fromArray(flat, 5, 5)).matmul(t.get("salt_Vh"));
+        assertTrue(maxDiff(noGrad(salt::weight), expected) < 1e-12);
+        Tensor x = Tensor.randn(new Generator(22), DType.F64, 4, 7);
+        assertTrue(maxDiff(noGrad(() -> salt.forward(x)), x.matmul(expected.t()).add(lin.bias())) < 1e-12);
     }
 }

@@ -105,10 +105,12 @@ public final class GradientInit {
 
     /// LoRA-GA (arXiv 2407.05000, §3.2–3.3): from the average gradient G [m, n] of W, with the SVD
     /// G = U Σ Vᵀ, A = V[:, :r]ᵀ and B = U[:, r:2r]; with `stableGamma` γ (the paper's "stable" scale,
-    /// γ = 16) both are multiplied by m^¼/√γ, with null they keep unit scale; W_res = W − s·B·A so the
-    /// model starts unchanged. `niter` ≥ 0 takes the randomized SVD of the authors' code
+    /// γ = 16) both are multiplied by m^¼/√γ (m = d_out), with null they keep unit scale; W_res = W − s·B·A
+    /// so the model starts unchanged. `niter` ≥ 0 takes the randomized SVD of the authors' code
     /// (`svd_lowrank` with q = min(4r, k) and that many power iterations, seeded by `gen`); `niter` < 0
-    /// the exact SVD. Needs 2r ≤ k.
+    /// the exact SVD. Needs 2r ≤ k. Checked against Outsider565/LoRA-GA (`peft/src/peft/tuners/lora/layer.py`,
+    /// `lora_ga_init`; `LoraGAConfig` defaults direction "ArB2r", scale "stable", stable_gamma 16, the
+    /// gradient averaged over the batches in `estimate_gradient`).
     public static Factors loraGa(Tensor w, Tensor grad, int r, double scale, Double stableGamma, int niter, Generator gen) {
         SvdInit.check("lora-ga", w, r);
         sameShape("lora-ga", w, grad);
@@ -125,11 +127,17 @@ public final class GradientInit {
         }
     }
 
-    /// LoRA-SB (arXiv 2411.19557, §4): from G, the summed gradient of W₀ over the first batches, the
+    /// LoRA-SB (arXiv 2411.19557, §4): from G, the summed gradient of W₀ over the first samples, the
     /// first step of Adam-like full fine-tuning is ΔŴ = −η·sign(G); its rank-r SVD U Σ Vᵀ gives the
     /// frozen B = U_r and A = V_rᵀ and the trainable core R = Σ_r/s (an r×r matrix, diagonal at the
     /// start). W₀ is kept: the model starts one step in, at W₀ + s·B·R·A, the best rank-r
-    /// approximation of that step. [η's value is the caller's; the paper's is unverified.]
+    /// approximation of that step.
+    ///
+    /// The authors' code (RaghavSinghal10/lora-sb `utils/gradient_utils.py`,
+    /// `estimate_and_process_grads_torch_*`) sums per-sample gradients and returns `−lr·sign(sum)`, with
+    /// `lr` = η = the first learning rate of the linear warmup, `lr/(warmup_ratio·total_steps)`
+    /// (`train_glue.py`; [#loraSbStepSize]); it sets α = r, so s = 1. [Its factorization file is not
+    /// public; the split B = U_r, R = Σ_r/s, A = V_rᵀ is the paper's.]
     public static Factors loraSb(Tensor w, Tensor gradSum, int r, double scale, double eta) {
         SvdInit.check("lora-sb", w, r);
         sameShape("lora-sb", w, gradSum);
@@ -140,6 +148,13 @@ public final class GradientInit {
             Tensor core = Tensor.eye(r, w.dtype()).mul(svd.s().narrow(0, 0, r).div(scale).unsqueeze(0)).contiguous();
             return new Factors(a, b, null, core, scale, null, Method.LORA_SB);
         }
+    }
+
+    /// LoRA-SB's η as its authors' code sets it: the learning rate of the first step of a linear warmup
+    /// from 0 to `lr` over `warmupSteps` steps, lr/warmupSteps (`eff_lr = lr/(warmup_ratio·total_steps)`).
+    public static double loraSbStepSize(double lr, double warmupSteps) {
+        if (!(lr > 0) || !(warmupSteps >= 1)) throw new IllegalArgumentException("lora-sb: need lr > 0 and warmupSteps >= 1, got " + lr + " and " + warmupSteps);
+        return lr / warmupSteps;
     }
 
     /// Accumulates gradients over `batches` and attaches LoRA-GA adapters (average gradient, stable

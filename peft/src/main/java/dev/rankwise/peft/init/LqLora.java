@@ -11,11 +11,20 @@ import java.util.List;
 
 /// LQ-LoRA (arXiv 2311.12023, §3.1, Algorithm 1): W ≈ Q + L₁L₂ with Q quantized and L₁ [m, r],
 /// L₂ [r, n] a high-precision low-rank part, found by alternating, from Q = 0,
-/// L₁L₂ ← SVD_r(W − Q) and Q ← quantize(W − L₁L₂), and stopping when the Frobenius error
-/// ‖W − (Q + L₁L₂)‖ rises (the last decomposition before the rise is kept), reaches 0, or after
-/// `maxIters` rounds. The adapter trains L₁, L₂ on the frozen Q.
+/// L₁L₂ ← SVD_r(W − Q) (L₁ = U_r√Σ_r, L₂ = √Σ_r V_rᵀ) and Q ← quantize(W − L₁L₂), and stopping when the
+/// Frobenius error ‖W − (Q + L₁L₂)‖ rises, reaches 0, or after `maxIters` rounds. The adapter trains
+/// L₁, L₂ on the frozen Q.
+///
+/// Checked against HanGuo97/lq-lora (`models/lq_utils.py`, `lowrank_quantized_sparse_decomposition`;
+/// `models/factorizations_utils.py`): the same alternation and split, up to 100 rounds. On a rise the
+/// code returns the round that rose, with a `TODO` to return the previous one "since this is slightly
+/// worse"; this class keeps the previous one (the lower error). The code takes a randomized SVD
+/// (oversampling 10) where this class takes the exact one.
 public final class LqLora {
     private LqLora() {}
+
+    /// The authors' cap on rounds (`num_iterations = 100`).
+    public static final int AUTHORS_MAX_ITERATIONS = 100;
 
     /// The decomposition and the error after each round (errors[i] of round i + 1).
     public record Result(Tensor q, Tensor l1, Tensor l2, double[] errors) {

@@ -18,6 +18,8 @@ public final class SvdInit {
     /// A = diag(√σ')·V_rᵀ, B = U_r·diag(√σ'), W_res = W − s·B·A = Σ_{i>r} σ_i u_i v_iᵀ.
     /// `niter` < 0 uses the exact SVD; otherwise the randomized SVD with that many power iterations
     /// (PEFT's `pissa_niter_K`, `torch.svd_lowrank` with q = r), seeded by `gen` (null: seed 0).
+    /// Checked against PEFT (`src/peft/tuners/lora/layer.py`, `LoraLayer.pissa_init`): σ divided by the
+    /// scaling before the square root, A = diag(√σ')·Uhᵣ, B = Vᵣ·diag(√σ'), W −= s·B·A.
     public static Factors pissa(Tensor w, int r, double scale, int niter, Generator gen) {
         check("pissa", w, r);
         try (var ignored = GradMode.noGrad()) {
@@ -48,6 +50,9 @@ public final class SvdInit {
     }
 
     /// OLoRA (in PEFT, arXiv 2406.01775): W = Q·R; B = Q[:, :r], A = R[:r, :], W_res = W − s·B·A.
+    /// Checked against PEFT (`LoraLayer.olora_init`: reduced `torch.linalg.qr` of W). The QR here is
+    /// Householder, as LAPACK's, but the sign of each column of Q (and row of R) may differ from
+    /// PyTorch's; B·A, and so the adapter's function and W_res, do not depend on those signs.
     public static Factors olora(Tensor w, int r, double scale) {
         check("olora", w, r);
         try (var ignored = GradMode.noGrad()) {
@@ -61,8 +66,8 @@ public final class SvdInit {
 
     /// SVFit (arXiv 2409.05926, §3): W' = W_e + s·U_r·diag(σ')·V_rᵀ with W_e = W − U_r Σ_r V_rᵀ frozen,
     /// B = U_r and A = V_rᵀ frozen, and only the gate σ' (r numbers, starting at σ_{1..r}/s) trained,
-    /// so ∂L/∂σ'_i = s·u_iᵀ G v_i for G = ∂L/∂W'. [The paper's rule for choosing r is unverified;
-    /// r is the caller's.]
+    /// so ∂L/∂σ'_i = s·u_iᵀ G v_i for G = ∂L/∂W'. [The paper's rule for choosing r is unverified (no
+    /// public code was found and the paper's text could not be read here); r is the caller's.]
     public static Factors svfit(Tensor w, int r, double scale) {
         check("svfit", w, r);
         try (var ignored = GradMode.noGrad()) {
@@ -79,6 +84,11 @@ public final class SvdInit {
     /// W_res = W − s·B·diag(z)·A. With r = k and s = 1 the adapter is W itself and W_res = 0.
     /// Tiny pivots are guarded: where |z_i| ≤ 1e-12·max|z| (or 0), row i of Ũ is kept unscaled and
     /// z_i = 1, so B·diag(z)·A still equals P·L_r·Ũ_r without dividing by ~0.
+    ///
+    /// Checked against the authors' code (SKDDJ/LoLDU `minloldu/loldu.py`: `torch.linalg.lu`,
+    /// D = diag(U), U/D, z = D[:r], residual W − σ·P·L_r·diag(z)·U_r, P, L, U frozen), which has no pivot
+    /// guard. The code also registers σ (initialized to α/r) as a trainable scalar; the paper's Figure 3
+    /// marks only the diagonal as trainable, which is what this method does (σ·z spans the same updates).
     public static Factors loldu(Tensor w, int r, double scale) {
         check("loldu", w, r);
         try (var ignored = GradMode.noGrad()) {
@@ -100,6 +110,12 @@ public final class SvdInit {
     /// 1e-10·λ_max so S is invertible), S = QΛ^½, rank-r SVD of ΔW·S = U Σ Vᵀ, then
     /// B = U_rΣ_r^½ and A = Σ_r^½V_rᵀS⁻¹, each divided by √s so that s·B·A is the approximation.
     /// The residual is the compressed weight Ŵ. x [N, n] are calibration inputs.
+    ///
+    /// Checked against the authors' code as merged into GPTQModel (`eora_compute_lora`, "EoRA Official
+    /// Repo: NVlabs/EoRA"): the same Q√Λ projection, SVD and √Σ split. Two numerical guards differ: the
+    /// code sets negative eigenvalues to the smallest positive one and accumulates C as a running mean;
+    /// this method clamps to 1e-10·λ_max, which keeps S⁻¹ bounded when few calibration rows make C
+    /// singular. A constant factor on C leaves s·B·A unchanged.
     public static Factors eora(Tensor w, Tensor compressed, Tensor x, int r, double scale) {
         check("eora", w, r);
         if (!java.util.Arrays.equals(w.shape(), compressed.shape())) {

@@ -67,6 +67,12 @@ class GradientInitTest {
         // With unit scaling, A = V_rᵀ, B = U_{r+1..2r}: G·AᵀA + B·Bᵀ·G is the rank-2r truncation of G.
         Tensor twoR = g.matmul(f.a().t()).matmul(f.a()).add(f.b().matmul(f.b().t()).matmul(g));
         assertTrue(maxDiff(twoR, svdPart(g, 0, 6)) < 1e-12);
+        // That sum cannot tell A ← V_{1..r} from A ← V_{r+1..2r}; the projectors do (sign-free). The authors'
+        // default direction "ArB2r": A = V[:r]ᵀ, B = U[:, r:2r].
+        Linalg.Svd svd = Linalg.svd(g);
+        Tensor vTop = svd.vh().narrow(0, 0, 3), uNext = svd.u().narrow(1, 3, 3);
+        assertTrue(maxDiff(f.a().t().matmul(f.a()), vTop.t().matmul(vTop)) < 1e-12, "rows of A span the top r right singular vectors");
+        assertTrue(maxDiff(f.b().matmul(f.b().t()), uNext.matmul(uNext.t())) < 1e-12, "columns of B span left singular vectors r+1..2r");
         Factors stable = GradientInit.loraGa(w, g, 3, 2.0, 16.0, -1, null);
         double factor = Math.pow(12, 0.25) / 4;
         assertTrue(maxDiff(stable.a(), f.a().mul(factor)) < 1e-12, "stable scaling m^¼/√γ");

@@ -84,6 +84,21 @@ class StructuredInitTest {
         assertTrue(maxDiff(noGrad(() -> m.forward(x)), y) < 1e-12, "freezing does not change the function");
     }
 
+    /// The authors' code freezes ⌊iteration/(η·T·accumulation)⌋ columns: one per 0.3·T steps for η = 0.3,
+    /// capped at r; with accumulation the count runs over micro-batches. Values by hand for T = 100, off the
+    /// exact boundaries (0.3·100 is 30.000000000000004 in binary, in Python as here).
+    @Test
+    void lamdaAuthorsCodeFreezesOneColumnPerEtaT() {
+        int[][] cases = {{29, 1, 0}, {31, 1, 1}, {59, 1, 1}, {61, 1, 2}, {91, 1, 3}, {100, 1, 3}, {119, 4, 0}, {121, 4, 1}, {361, 4, 3}};
+        for (int[] c : cases) assertEquals(c[2], Lamda.frozenColumnsAuthorsCode(c[0], 100, c[1], 0.3, 8), "iteration " + c[0] + ", accumulation " + c[1]);
+        assertEquals(2, Lamda.frozenColumnsAuthorsCode(91, 100, 1, 0.3, 2), "capped at r");
+        Module m = single(new Linear(9, 12, true, gen, DType.F64));
+        Peft.attach(m, "l", List.of("layer"), (p, wt) -> Lamda.init(wt, 4, 1.0));
+        Lamda.applyAuthorsCodeSchedule(m, "l", 61, 100, 1, 0.3);
+        assertEquals(2, Peft.adapterLayers(m).get("layer").frozenColumns("l"));
+        assertThrows(IllegalArgumentException.class, () -> Lamda.frozenColumnsAuthorsCode(1, 100, 1, 0, 4));
+    }
+
     @Test
     void fedsvdRefactorizationKeepsTheProductWithOrthonormalA() {
         Tensor bMean = Tensor.randn(gen, DType.F64, 12, 3), a = Tensor.randn(gen, DType.F64, 3, 9);

@@ -116,5 +116,11 @@ class SvdInitTest {
         double plain = delta.sub(svdPart(delta, 0, 3)).matmul(x.t()).norm().item();
         assertTrue(eora <= plain * (1 + 1e-12), "EoRA " + eora + " vs plain SVD " + plain);
         assertTrue(eora < 0.95 * plain, "and strictly better on anisotropic inputs");
+        // Optimal, not just better: ‖(ΔW − M)Xᵀ‖ over rank-r M is at least the tail of σ(ΔW·Xᵀ) (M·Xᵀ has
+        // rank ≤ r; Eckart–Young), a bound reached by M = U_rU_rᵀΔW, and EoRA reaches it.
+        double[] sv = Linalg.svdvals(delta.matmul(x.t())).toDoubleArray();
+        double tail = 0;
+        for (int i = 3; i < sv.length; i++) tail += sv[i] * sv[i];
+        assertEquals(Math.sqrt(tail), eora, 1e-9 * eora, "EoRA attains the weighted Eckart–Young bound");
     }
 }
