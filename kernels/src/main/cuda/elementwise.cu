@@ -1,6 +1,11 @@
 // Elementwise kernels over strided, broadcast operands: fill, copy with dtype conversion, unary and
 // binary ops, where. Each walks a Layout (common.cuh) with a grid-stride loop; operand 0 is the
 // output. Each op's scalar definition mirrors dev.rankwise.ops.UnaryOp / BinaryOp (the CPU reference).
+//
+// F32 ops compute in F64 and round once, as the CPU backend does ((float) op.apply(x)). For + − × ÷
+// and comparisons that gives exactly the F32 operation's bits (F64 has more than 2·24 + 2 bits, so
+// rounding twice equals rounding once); for the transcendental ops it keeps the CPU's accuracy
+// where the F32 formula cancels (GELU's 1 + tanh(z) for negative x loses every bit of the tail).
 #include "common.cuh"
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
@@ -111,11 +116,12 @@ extern "C" __global__ void ew_copy(void* out, int outType, const void* in, int i
     }
 }
 
+// T is the storage type; every op computes in F64 (see the top of this file).
 template <typename T> __device__ void unary_body(T* out, const T* x, const Layout& L, int op) {
     RW_FOR_EACH(i, L.n) {
         long long off[2];
         layout_offsets<2>(L, i, off);
-        out[off[0]] = unary_op<T>(op, x[off[1]]);
+        out[off[0]] = (T)unary_op<double>(op, (double)x[off[1]]);
     }
 }
 
@@ -123,7 +129,7 @@ template <typename T> __device__ void binary_body(T* out, const T* a, const T* b
     RW_FOR_EACH(i, L.n) {
         long long off[3];
         layout_offsets<3>(L, i, off);
-        out[off[0]] = binary_op<T>(op, a[off[1]], b[off[2]]);
+        out[off[0]] = (T)binary_op<double>(op, (double)a[off[1]], (double)b[off[2]]);
     }
 }
 

@@ -80,7 +80,7 @@ extern "C" __global__ void __launch_bounds__(THREADS) sora_gate_multi_f32(const 
             float z = __fsub_rn(g, __fmul_rn(__fdiv_rn(m, __fadd_rn(__fsqrt_rn(v), eps)), step));
             if (xi > 0.f) {
                 float shrunk = fabsf(z) > xi ? __fsub_rn(z, __fmul_rn(sign_of(z), xi)) : z;
-                z = fabsf(shrunk) < xi ? __fmul_rn(shrunk, 0.f) : shrunk;
+                z = fabsf(shrunk) < xi ? 0.f : shrunk;                      // +0, as the CPU's zeros tensor
             }
             out = z;
         }

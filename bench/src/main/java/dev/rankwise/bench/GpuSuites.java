@@ -67,12 +67,20 @@ final class GpuSuites {
             try (var in = GpuSuites.class.getResourceAsStream("torch_gpu_peer.py")) {
                 Files.write(script, in.readAllBytes());
             }
-            for (String py : new String[] {"python3", "/usr/bin/python3"}) {
-                Process p = new ProcessBuilder(py, script.toString(), suite, quick ? "quick" : "full").start();
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-                if (p.waitFor() == 0 && out.startsWith("{")) return new ObjectMapper().readTree(out);
-                if (!err.isEmpty()) System.err.println("rankwise bench: PyTorch peer (" + py + "): " + err.lines().reduce((a, b) -> b).orElse(err));
+            // stderr goes to a file: read after stdout, a pipe full of warnings would block the peer.
+            Path errFile = Files.createTempFile("torch_gpu_peer", ".err");
+            try {
+                for (String py : new String[] {"python3", "/usr/bin/python3"}) {
+                    Process p = new ProcessBuilder(py, script.toString(), suite, quick ? "quick" : "full")
+                            .redirectError(ProcessBuilder.Redirect.to(errFile.toFile())).start();
+                    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+                    if (p.waitFor() == 0 && out.startsWith("{")) return new ObjectMapper().readTree(out);
+                    String err = new String(Files.readAllBytes(errFile), StandardCharsets.UTF_8).trim();
+                    if (!err.isEmpty()) System.err.println("rankwise bench: PyTorch peer (" + py + "): " + err.lines().reduce((a, b) -> b).orElse(err));
+                }
+            } finally {
+                Files.deleteIfExists(errFile);
+                Files.deleteIfExists(script);
             }
         } catch (Exception e) {
             System.err.println("rankwise bench: PyTorch peer failed: " + e);

@@ -62,7 +62,7 @@ def lowrank_suite(quick):
     import peft
     layers = block_linears(d)
     for method in ("lora", "sora"):
-        model = torch.nn.ModuleDict({name: torch.nn.Linear(i, o, bias=False) for name, i, o in layers}).cuda()
+        model = torch.nn.ModuleDict({name: torch.nn.Linear(i, o, bias=False, device="cuda") for name, i, o in layers})
         for p in model.parameters():
             p.requires_grad_(False)
         if method == "lora":
@@ -98,12 +98,13 @@ def lowrank_suite(quick):
         out[f"{method} block step d={d} r={r} tokens={tokens}"] = median_ms(step, warmup=3, reps=10)
     # PiSSA initialization of many matrices, PEFT's pissa_niter_4 (torch.svd_lowrank, niter 4).
     count, n = (4, 1024) if quick else (32, 4096)
-    model = torch.nn.Sequential(*[torch.nn.Linear(n, n, bias=False) for _ in range(count)]).cuda()
+    model = torch.nn.Sequential(*[torch.nn.Linear(n, n, bias=False, device="cuda") for _ in range(count)])
     names = [str(i) for i in range(count)]
     original = [m.weight.detach().clone() for m in model]
 
     def pissa():
-        m2 = torch.nn.Sequential(*[torch.nn.Linear(n, n, bias=False) for _ in range(count)]).cuda()
+        # Fresh layers made on the GPU (a CPU-side init of 32 matrices of 4096² would be timed too).
+        m2 = torch.nn.Sequential(*[torch.nn.Linear(n, n, bias=False, device="cuda") for _ in range(count)])
         with torch.no_grad():
             for dst, src in zip(m2, original):
                 dst.weight.copy_(src)

@@ -3,6 +3,7 @@ package dev.rankwise.cuda;
 import dev.rankwise.DType;
 import dev.rankwise.Device;
 import dev.rankwise.Memory;
+import dev.rankwise.kernels.Geometry;
 import dev.rankwise.kernels.Kernel;
 import dev.rankwise.kernels.KernelCatalog;
 import dev.rankwise.kernels.Ptx;
@@ -157,6 +158,10 @@ final class CudaDevice {
     synchronized void launch(String kernelName, long work, KernelArgs args) {
         Kernel k = KernelCatalog.get(kernelName);
         args.check(k);
+        // The grid-stride kernels count in 32-bit unsigned indices (RW_FOR_EACH in common.cuh).
+        if (k.geometry() == Geometry.ELEMENTS && work >= Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(kernelName + ": " + work + " items; the CUDA kernels take fewer than 2^31");
+        }
         enter();
         int threads = k.geometry().threads();
         int blocks = k.geometry().blocks(work);

@@ -53,7 +53,7 @@ final class CudaLinalg implements LinalgKernels {
         public int readInfo() {
             int[] v = new int[1];
             d.sync();
-            jcuda.driver.JCudaDriver.cuMemcpyDtoH(jcuda.Pointer.to(v), Cu.ptr(info.address(0)), 4);
+            Cu.check(jcuda.driver.JCudaDriver.cuMemcpyDtoH(jcuda.Pointer.to(v), Cu.ptr(info.address(0)), 4), "cuMemcpyDtoH(devInfo)");
             return v[0];
         }
 

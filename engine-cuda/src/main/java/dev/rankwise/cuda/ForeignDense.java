@@ -11,9 +11,9 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -26,43 +26,74 @@ final class ForeignDense implements DenseLibrary {
     /// The library pairs tried, newest first: {cuBLAS, cuSOLVER}.
     static final String[][] PAIRS = {{"libcublas.so.13", "libcusolver.so.12"}, {"libcublas.so.12", "libcusolver.so.11"}};
 
+    /// Every C function this binding calls, by library: checked when the libraries open, so a
+    /// missing one is reported at once, by name, instead of in the middle of a computation.
+    static final List<String> CUBLAS_SYMBOLS = List.of("cublasCreate_v2", "cublasDestroy_v2", "cublasSetStream_v2", "cublasGetVersion_v2",
+            "cublasSetMathMode", "cublasSgemmStridedBatched", "cublasDgemmStridedBatched", "cublasStrsm_v2", "cublasDtrsm_v2");
+    static final List<String> CUSOLVER_SYMBOLS;
+
+    static {
+        List<String> s = new ArrayList<>(List.of("cusolverDnCreate", "cusolverDnDestroy", "cusolverDnSetStream", "cusolverGetVersion",
+                "cusolverDnCreateGesvdjInfo", "cusolverDnDestroyGesvdjInfo"));
+        for (String t : new String[] {"S", "D"}) {
+            for (String r : new String[] {"gesvdj", "gesvd", "syevd", "geqrf", "orgqr", "getrf", "potrf"}) {
+                s.add("cusolverDn" + t + r);
+                s.add("cusolverDn" + t + r + "_bufferSize");
+            }
+        }
+        CUSOLVER_SYMBOLS = List.copyOf(s);
+    }
+
     private static final Linker LINKER = Linker.nativeLinker();
     private final SymbolLookup cublas, cusolver;
     private final String cublasName, cusolverName;
-    private final Map<String, MethodHandle> handles = new HashMap<>();
+    private final Map<String, MethodHandle> handles = new ConcurrentHashMap<>();
     private final MemorySegment blas, solver, svdjParams;
     private final String description;
 
-    ForeignDense(CudaDevice device) {
-        List<String> tried = new ArrayList<>();
-        SymbolLookup b = null, s = null;
-        String bn = null, sn = null;
-        for (String[] pair : PAIRS) {
-            try {
-                b = load(pair[0]);
-                s = load(pair[1]);
-                bn = pair[0];
-                sn = pair[1];
-                break;
-            } catch (IllegalArgumentException e) {
-                tried.add(pair[0] + " + " + pair[1] + ": " + e.getMessage());
-                b = s = null;
+    /// The opened pair of libraries and the names they were found under.
+    record Libraries(SymbolLookup cublas, String cublasName, SymbolLookup cusolver, String cusolverName) {
+        /// The newest pair of [#PAIRS] that loads, or an exception naming what was tried.
+        static Libraries open() {
+            List<String> tried = new ArrayList<>();
+            for (String[] pair : PAIRS) {
+                try {
+                    return new Libraries(load(pair[0]), pair[0], load(pair[1]), pair[1]);
+                } catch (IllegalArgumentException e) {
+                    tried.add(pair[0] + " + " + pair[1] + ": " + e.getMessage());
+                }
             }
+            throw new CudaException("no cuBLAS/cuSOLVER pair could be loaded (" + String.join("; ", tried) + ")");
         }
-        if (b == null) throw new CudaException("no cuBLAS/cuSOLVER pair could be loaded (" + String.join("; ", tried) + ")");
-        cublas = b;
-        cusolver = s;
-        cublasName = bn;
-        cusolverName = sn;
+    }
+
+    ForeignDense(CudaDevice device) {
+        this(Libraries.open(), enter(device));
+    }
+
+    private static long enter(CudaDevice device) {
         device.enter();
+        return device.stream.address();
+    }
+
+    /// Creates the handles on the current device's context and binds them to `stream` (a CUstream).
+    ForeignDense(Libraries libs, long stream) {
+        cublas = libs.cublas();
+        cusolver = libs.cusolver();
+        cublasName = libs.cublasName();
+        cusolverName = libs.cusolverName();
+        List<String> missing = new ArrayList<>();
+        for (String sym : CUBLAS_SYMBOLS) if (cublas.find(sym).isEmpty()) missing.add(sym + " (" + cublasName + ")");
+        for (String sym : CUSOLVER_SYMBOLS) if (cusolver.find(sym).isEmpty()) missing.add(sym + " (" + cusolverName + ")");
+        if (!missing.isEmpty()) throw new CudaException("cuBLAS/cuSOLVER functions not exported: " + String.join(", ", missing));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment h = a.allocate(ADDRESS);
             status(true, "cublasCreate_v2", "P", h);
             blas = h.get(ADDRESS, 0);
-            status(true, "cublasSetStream_v2", "PP", blas, MemorySegment.ofAddress(device.stream.address()));
+            status(true, "cublasSetStream_v2", "PP", blas, stream);
             status(false, "cusolverDnCreate", "P", h);
             solver = h.get(ADDRESS, 0);
-            status(false, "cusolverDnSetStream", "PP", solver, MemorySegment.ofAddress(device.stream.address()));
+            status(false, "cusolverDnSetStream", "PP", solver, stream);
             status(false, "cusolverDnCreateGesvdjInfo", "P", h);
             svdjParams = h.get(ADDRESS, 0);
             MemorySegment v = a.allocate(JAVA_INT);
