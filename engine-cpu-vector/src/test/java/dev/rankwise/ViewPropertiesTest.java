@@ -177,7 +177,7 @@ class ViewPropertiesTest {
             }
             case 7 -> { // reshape into a random factorization: a view exactly when the tensor is contiguous
                 int n = (int) t.numel();
-                int[] ns = n == 0 ? new int[] {0, 1 + r.nextInt(3)} : factor(r, n);
+                int[] ns = OpCatalog.factor(r, n);
                 log.append(" reshape").append(Arrays.toString(ns));
                 Tensor out = t.reshape(ns);
                 // A view whenever the strides allow one; always for a contiguous tensor. Whether the
@@ -196,21 +196,6 @@ class ViewPropertiesTest {
                 return new Object[] {c, was ? m : m.copy(), was};
             }
         }
-    }
-
-    private static int[] factor(Random r, int n) {
-        java.util.List<Integer> dims = new java.util.ArrayList<>();
-        int rest = n;
-        for (int p = 2; p <= rest && dims.size() < 3; p++) {
-            while (rest % p == 0 && dims.size() < 3 && r.nextInt(3) > 0) {
-                dims.add(p);
-                rest /= p;
-            }
-        }
-        dims.add(rest);
-        java.util.Collections.shuffle(dims, r);
-        if (r.nextBoolean()) dims.add(r.nextInt(dims.size() + 1), 1);
-        return dims.stream().mapToInt(Integer::intValue).toArray();
     }
 
     @Property(tries = 200)
