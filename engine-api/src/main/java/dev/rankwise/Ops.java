@@ -439,34 +439,72 @@ final class Ops {
         return Tensor.recording(x) ? record(out, "permute", new Tensor[] {x}, Derivatives.permute(p)) : out;
     }
 
-    static Tensor reshape(Tensor x, int[] newShape) {
+    /// A tensor of `newShape` (one entry may be −1) with x's elements in row-major order: a view when
+    /// x's strides allow one, else a contiguous copy (`mustView` makes that an error instead).
+    static Tensor reshape(Tensor x, int[] newShape, boolean mustView) {
+        String op = mustView ? "view" : "reshape";
         int[] shape = newShape.clone();
         int infer = -1;
         long known = 1;
         for (int i = 0; i < shape.length; i++) {
             if (shape[i] == -1) {
-                if (infer >= 0) throw new IllegalArgumentException("reshape: more than one -1 in " + Arrays.toString(newShape));
+                if (infer >= 0) throw new IllegalArgumentException(op + ": more than one -1 in " + Arrays.toString(newShape));
                 infer = i;
             } else if (shape[i] < 0) {
-                throw new IllegalArgumentException("reshape: invalid size " + shape[i] + " in " + Arrays.toString(newShape));
+                throw new IllegalArgumentException(op + ": invalid size " + shape[i] + " in " + Arrays.toString(newShape));
             } else {
                 known *= shape[i];
             }
         }
         if (infer >= 0) {
             if (known == 0 || x.numel() % known != 0) {
-                throw new IllegalArgumentException("reshape: cannot reshape " + Shape.str(x.shapeRef()) + " into " + Arrays.toString(newShape));
+                throw new IllegalArgumentException(op + ": cannot reshape " + Shape.str(x.shapeRef()) + " into " + Arrays.toString(newShape));
             }
             shape[infer] = (int) (x.numel() / known);
         }
         if (Shape.numel(shape) != x.numel()) {
-            throw new IllegalArgumentException("reshape: cannot reshape " + Shape.str(x.shapeRef()) + " ("
+            throw new IllegalArgumentException(op + ": cannot reshape " + Shape.str(x.shapeRef()) + " ("
                     + x.numel() + " elements) into " + Arrays.toString(newShape));
         }
         if (Arrays.equals(shape, x.shapeRef())) return x;
-        Tensor src = x.contiguous();
-        Tensor out = rawView(src, shape);
-        return Tensor.recording(src) ? record(out, "reshape", new Tensor[] {src}, Derivatives.reshape(src)) : out;
+        int[] strides = viewStrides(x.shapeRef(), x.stridesRef(), shape);
+        Tensor out;
+        if (strides != null) {
+            out = new Tensor(x.storage(), shape, strides, x.offset());
+        } else if (mustView) {
+            throw new IllegalStateException("view: a tensor of shape " + Shape.str(x.shapeRef()) + " and strides "
+                    + Arrays.toString(x.stridesRef()) + " cannot be viewed as " + Arrays.toString(newShape) + "; use reshape (which copies)");
+        } else {
+            out = rawView(copy(x), shape);
+        }
+        return Tensor.recording(x) ? record(out, op, new Tensor[] {x}, Derivatives.reshape(x)) : out;
+    }
+
+    /// Strides that show the elements of a tensor (shape, strides) in row-major order with `newShape`,
+    /// or null when none exist (PyTorch's `computeStride`): dims that are contiguous with each other
+    /// form chunks, and every chunk must split into whole dims of the new shape.
+    static int[] viewStrides(int[] shape, int[] strides, int[] newShape) {
+        int[] out = new int[newShape.length];
+        if (Shape.numel(shape) == 0 || shape.length == 0) return Shape.contiguousStrides(newShape);
+        int viewD = newShape.length - 1;
+        long chunkBase = strides[shape.length - 1], tensorNumel = 1, viewNumel = 1;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            tensorNumel *= shape[d];
+            if (d == 0 || (shape[d - 1] != 1 && strides[d - 1] != tensorNumel * chunkBase)) {
+                while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] == 1)) {
+                    out[viewD] = (int) (viewNumel * chunkBase);
+                    viewNumel *= newShape[viewD];
+                    viewD--;
+                }
+                if (viewNumel != tensorNumel) return null;
+                if (d > 0) {
+                    chunkBase = strides[d - 1];
+                    tensorNumel = 1;
+                    viewNumel = 1;
+                }
+            }
+        }
+        return viewD == -1 ? out : null;
     }
 
     static Tensor expand(Tensor x, int[] newShape) {

@@ -211,8 +211,10 @@ public final class Tensor {
         return strides;
     }
 
+    /// True when the elements lie in row-major order without gaps (every empty tensor is contiguous).
     public boolean isContiguous() {
         int expected = 1;
+        for (int d : shape) if (d == 0) return true;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] != 1 && strides[i] != expected) return false;
             expected *= shape[i];
@@ -377,17 +379,15 @@ public final class Tensor {
 
     // ---------------------------------------------------------------- views
 
-    /// A view with a new shape (one entry may be −1); copies only when the strides do not allow a view.
+    /// The elements in row-major order with a new shape (one entry may be −1): a view when the strides
+    /// allow one (always for a contiguous tensor), else a contiguous copy.
     public Tensor reshape(int... newShape) {
-        return Ops.reshape(this, newShape);
+        return Ops.reshape(this, newShape, false);
     }
 
-    /// Like [#reshape], but refuses non-contiguous tensors instead of copying.
+    /// Like [#reshape], but an error instead of a copy when the strides allow no view.
     public Tensor view(int... newShape) {
-        if (!isContiguous()) {
-            throw new IllegalStateException("view: tensor of shape " + Shape.str(shape) + " is not contiguous; use reshape");
-        }
-        return Ops.reshape(this, newShape);
+        return Ops.reshape(this, newShape, true);
     }
 
     public Tensor flatten() {
@@ -434,19 +434,21 @@ public final class Tensor {
         return Ops.expand(this, newShape);
     }
 
+    /// Removes `dim` when its size is 1 (a view); otherwise returns this tensor.
     public Tensor squeeze(int dim) {
         int d = Shape.dim("squeeze", dim, shape.length);
         if (shape[d] != 1) return this;
         int[] s = new int[shape.length - 1];
         for (int i = 0, j = 0; i < shape.length; i++) if (i != d) s[j++] = shape[i];
-        return reshape(s);
+        return view(s);
     }
 
+    /// Inserts a dim of size 1 at `dim` (a view).
     public Tensor unsqueeze(int dim) {
         int d = Shape.dim("unsqueeze", dim, shape.length + 1);
         int[] s = new int[shape.length + 1];
         for (int i = 0, j = 0; i < s.length; i++) s[i] = i == d ? 1 : shape[j++];
-        return reshape(s);
+        return view(s);
     }
 
     // ---------------------------------------------------------------- elementwise

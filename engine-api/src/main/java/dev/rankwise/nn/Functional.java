@@ -19,4 +19,22 @@ public final class Functional {
         if (g != null) h = h.mul(g);
         return y.add(h.matmul(b.t()).mul(s));
     }
+
+    /// Layer normalization over the last dim (Ba et al. 2016, eq. 4): `y = (x − μ) / √(σ² + ε) · γ + β`,
+    /// μ and σ² the mean and biased variance of the last dim (as PyTorch). x [..., d]; γ, β [d] or null.
+    /// Composed from primitives, so its gradient comes from theirs.
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        int d = x.rank() == 0 ? -1 : x.size(-1);
+        for (Tensor p : new Tensor[] {weight, bias}) {
+            if (p != null && (p.rank() != 1 || p.size(0) != d)) {
+                throw new IllegalArgumentException("layerNorm: weight/bias of shape " + java.util.Arrays.toString(p.shape())
+                        + " do not match the last dim of input " + java.util.Arrays.toString(x.shape()));
+            }
+        }
+        if (d < 0) throw new IllegalArgumentException("layerNorm: needs an input of rank >= 1");
+        Tensor centered = x.sub(x.mean(-1, true));
+        Tensor y = centered.mul(centered.square().mean(-1, true).add(eps).rsqrt());
+        if (weight != null) y = y.mul(weight);
+        return bias == null ? y : y.add(bias);
+    }
 }

@@ -343,12 +343,15 @@ final class KernelsF64 {
         double init = op == ReduceOp.SUM ? 0 : op == ReduceOp.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
         java.util.Arrays.fill(os, out.offset(), out.offset() + (int) out.numel(), (double) init);
         int r = x.rank();
+        // Dims of size 1 reduce to themselves; only the others count (coalescing drops size-1 dims).
         boolean[] reduced = new boolean[r];
-        for (int d : dims) reduced[d] = true;
+        int last = -1;
+        for (int d : dims) reduced[d] = x.shapeRef()[d] != 1;
+        for (int d = 0; d < r; d++) if (x.shapeRef()[d] != 1) last = d;
         // `out` seen with x's shape: stride 0 along the reduced dims.
         int[] ost = out.strides();
         for (int d : dims) ost[d] = 0;
-        if (r > 0 && reduced[r - 1]) {
+        if (last >= 0 && reduced[last]) {
             // The innermost dim is reduced: order dims as kept, then reduced, and reduce row by row.
             int[] perm = new int[r];
             int k = 0;

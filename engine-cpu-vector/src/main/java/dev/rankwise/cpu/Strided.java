@@ -122,6 +122,7 @@ final class Strided {
     }
 
     private void runRows(Row body, long from, long to, int colFrom, int colTo) {
+        if (from >= to || colFrom >= colTo) return;   // nothing to do (and an empty dim must not be divided by)
         int n = base.length;
         int d = outer.length;
         int[] idx = new int[d];
