@@ -212,6 +212,7 @@ final class Ops {
         int[] keep = keepShape(x.shapeRef(), d);
         Tensor out = emptyLike(x, x.dtype(), keep);
         if (x.numel() > 0) x.backend().reduce(ReduceOp.SUM, x, d, out);
+        Tensor.anomalyCheck("sum", out);
         if (!keepdim) out = rawView(out, dropDims(x.shapeRef(), d));
         return Tensor.recording(x) ? record(out, "sum", new Tensor[] {x}, Derivatives.sum(x, keep)) : out;
     }
@@ -225,6 +226,7 @@ final class Ops {
         int[] keep = keepShape(x.shapeRef(), d);
         Tensor yKeep = emptyLike(x, x.dtype(), keep);
         x.backend().reduce(ReduceOp.MAX, x, d, yKeep);
+        Tensor.anomalyCheck("amax", yKeep);
         Tensor out = keepdim ? yKeep : rawView(yKeep, dropDims(x.shapeRef(), d));
         return Tensor.recording(x) ? record(out, "amax", new Tensor[] {x}, Derivatives.amax(x, yKeep, d, keep)) : out;
     }
@@ -239,6 +241,7 @@ final class Ops {
         Tensor indices = emptyLike(x, DType.I32, keep);
         x.backend().reduce(min ? ReduceOp.MIN : ReduceOp.MAX, x, new int[] {d}, values);
         x.backend().reduce(min ? ReduceOp.ARGMIN : ReduceOp.ARGMAX, x, new int[] {d}, indices);
+        Tensor.anomalyCheck(name, values);
         Tensor idxKeep = indices;
         if (!keepdim) {
             int[] dropped = dropDims(x.shapeRef(), new int[] {d});
@@ -353,6 +356,7 @@ final class Ops {
         Tensor s = src.dtype() == target.dtype() ? src : convert(src, target.dtype());
         Tensor out = copy(target);
         if (s.numel() > 0) target.backend().scatterAdd(out, d, index, s);
+        Tensor.anomalyCheck("scatterAdd", out);
         return Tensor.recording(target, src)
                 ? record(out, "scatterAdd", new Tensor[] {target, index, src}, Derivatives.scatterAdd(target, d, index, src)) : out;
     }
@@ -548,6 +552,7 @@ final class Ops {
             throw new IllegalArgumentException("to: " + dtype + " is a storage-only type; convert to F32 or F64");
         }
         Tensor out = convert(x, dtype);
+        if (dtype.isFloating()) Tensor.anomalyCheck("to", out);                 // F64 → F32 can overflow
         return Tensor.recording(x) && dtype.isFloating() ? record(out, "to", new Tensor[] {x}, Derivatives.convert(x)) : out;
     }
 

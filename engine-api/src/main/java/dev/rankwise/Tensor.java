@@ -536,12 +536,13 @@ public final class Tensor {
         return sum(dims, keepdim).div((double) n);
     }
 
-    /// Variance over `dims` with Bessel's correction when `unbiased`.
+    /// Variance over `dims`, divided by n − 1 when `unbiased` (Bessel's correction) else by n, n the
+    /// number of elements reduced. As in PyTorch, too few elements (n ≤ 1 unbiased, n = 0) give NaN.
     public Tensor var(int[] dims, boolean unbiased, boolean keepdim) {
         long n = 1;
         for (int d : Ops.normalizeDims("var", dims, rank())) n *= shape[d];
         Tensor centered = sub(mean(dims, true));
-        return centered.square().sum(dims, keepdim).div((double) Math.max(1, unbiased ? n - 1 : n));
+        return centered.square().sum(dims, keepdim).div((double) Math.max(0, unbiased ? n - 1 : n));
     }
 
     public Tensor var(int dim, boolean unbiased, boolean keepdim) {

@@ -263,41 +263,100 @@ public abstract class BackendContract {
         loss.backward(on(Tensor.scalar(1, DType.F64)), false);
         assertArrayEquals(new double[] {4, 8, 12}, w.grad().toDoubleArray(), "retain graph allows a second backward");
         IllegalStateException freed = assertThrows(IllegalStateException.class, loss::backward);
-        assertTrue(freed.getMessage().contains("retainGraph"), freed.getMessage());
-        IllegalStateException nonScalar = assertThrows(IllegalStateException.class, () -> w.mul(2.0).backward());
-        assertTrue(nonScalar.getMessage().contains("[3]"), nonScalar.getMessage());
+        assertTrue(freed.getMessage().contains("retainGraph") && freed.getMessage().contains("'sum'"), freed.getMessage());
         w.zeroGrad();
         Tensor mid = w.mul(3.0).retainGrad();
         mid.sum().backward();
-        assertArrayEquals(new double[] {1, 1, 1}, mid.grad().toDoubleArray());
+        assertArrayEquals(new double[] {1, 1, 1}, mid.grad().toDoubleArray(), "retained gradient of a non-leaf");
+        assertArrayEquals(new double[] {3, 3, 3}, w.grad().toDoubleArray());
         try (var ignored = GradMode.noGrad()) {
             assertFalse(w.mul(2.0).requiresGrad());
             try (var inner = GradMode.enableGrad()) {
                 assertTrue(w.mul(2.0).requiresGrad());
             }
-            assertFalse(w.mul(2.0).requiresGrad());
+            assertFalse(w.mul(2.0).requiresGrad(), "scopes nest");
         }
-        assertFalse(w.detach().requiresGrad());
-        // A long chain: iterative backward does not overflow the stack.
-        Tensor z = on(Tensor.scalar(1, DType.F64)).requiresGrad(true);
-        Tensor acc = z;
-        for (int i = 0; i < 100_000; i++) acc = acc.add(z);
-        acc.backward();
-        assertEquals(100_001, z.grad().item());
+        assertTrue(w.mul(2.0).requiresGrad(), "recording again after the scope");
+        // detach: same storage, no gradient through it.
+        w.zeroGrad();
+        Tensor d = w.detach();
+        assertFalse(d.requiresGrad());
+        assertSame(w.storage(), d.storage());
+        d.mul(w).sum().backward();
+        assertArrayEquals(new double[] {1, 2, 3}, w.grad().toDoubleArray(), "only the attached factor gets a gradient");
+        // A leaf that is its own output.
+        Tensor leaf = on(Tensor.scalar(2, DType.F64)).requiresGrad(true);
+        leaf.backward();
+        assertEquals(1, leaf.grad().item());
+        assertThrows(IllegalStateException.class, () -> w.mul(2.0).requiresGrad(false), "a non-leaf cannot stop requiring grad");
+        assertThrows(IllegalArgumentException.class, () -> on(Tensor.fromArray(new int[] {1}, 1)).requiresGrad(true));
+        IllegalStateException noGraph = assertThrows(IllegalStateException.class, () -> on(Tensor.ones(DType.F64, 1)).sum().backward());
+        assertTrue(noGraph.getMessage().contains("does not require grad"), noGraph.getMessage());
     }
 
+    /// A non-scalar output needs the gradient of the loss with respect to it; without one backward
+    /// says so, with the wrong shape it names both shapes.
     @Test
-    void anomalyModeNamesTheOp() {
-        Tensor x = on(Tensor.fromArray(new double[] {-1, 2}, 2)).requiresGrad(true);
+    void backwardOfNonScalarsTakesAnExplicitGradient() {
+        Tensor w = on(Tensor.fromArray(new double[] {1, 2, 3}, 3)).requiresGrad(true);
+        Tensor y = w.mul(on(Tensor.fromArray(new double[] {4, 5, 6}, 3)));
+        IllegalStateException none = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(none.getMessage().contains("[3]") && none.getMessage().contains("upstream gradient"), none.getMessage());
+        IllegalArgumentException wrong = assertThrows(IllegalArgumentException.class, () -> y.backward(on(Tensor.ones(DType.F64, 2))));
+        assertTrue(wrong.getMessage().contains("[2]") && wrong.getMessage().contains("[3]"), wrong.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> y.backward(on(Tensor.fromArray(new int[] {1, 1, 1}, 3))));
+        y.backward(on(Tensor.fromArray(new float[] {1, 0, -1}, 3)), false);   // F32 upstream for an F64 graph
+        assertEquals(DType.F64, w.grad().dtype());
+        assertArrayEquals(new double[] {4, 0, -6}, w.grad().toDoubleArray());
+    }
+
+    /// Backward walks the graph iteratively: a chain of 100 000 ops runs on a thread with a 256 KB stack.
+    @Test
+    void deepGraphsDoNotOverflowTheStack() throws Exception {
+        Throwable[] failure = new Throwable[1];
+        double[] grad = new double[1];
+        Thread t = new Thread(null, () -> {
+            try {
+                Tensor z = on(Tensor.scalar(1, DType.F64)).requiresGrad(true);
+                Tensor acc = z;
+                for (int i = 0; i < 100_000; i++) acc = acc.add(z);
+                acc.backward();
+                grad[0] = z.grad().item();
+            } catch (Throwable e) {
+                failure[0] = e;
+            }
+        }, "small-stack", 256 * 1024);
+        t.start();
+        t.join();
+        assertNull(failure[0], () -> "failed: " + failure[0]);
+        assertEquals(100_001, grad[0]);
+    }
+
+    /// Anomaly mode names the first op whose output has a NaN or Inf, in the forward (any op,
+    /// reductions and conversions included) or in a backward rule.
+    @Test
+    void anomalyModeNamesTheFirstOffendingOp() {
+        Tensor x = on(Tensor.fromArray(new double[] {1, 2}, 2)).requiresGrad(true);
         try (var ignored = Anomaly.detect()) {
-            Anomaly.AnomalyException fwd = assertThrows(Anomaly.AnomalyException.class, () -> x.log());
-            assertEquals("log", fwd.op());
+            Anomaly.AnomalyException fwd = assertThrows(Anomaly.AnomalyException.class, () -> x.mul(2.0).sub(5.0).sqrt().exp());
+            assertEquals("sqrt", fwd.op(), "the first op with a NaN, not a later one");
+            assertTrue(fwd.getMessage().contains("sqrt") && fwd.getMessage().contains("[2]"), fwd.getMessage());
+            assertEquals("log", assertThrows(Anomaly.AnomalyException.class, () -> x.sub(3.0).log()).op());
+            Tensor huge = on(Tensor.full(3e38, DType.F32, 4));
+            assertEquals("sum", assertThrows(Anomaly.AnomalyException.class, huge::sum).op());
+            assertEquals("matmul", assertThrows(Anomaly.AnomalyException.class, () -> huge.reshape(1, 4).matmul(huge.reshape(4, 1))).op());
+            assertEquals("to", assertThrows(Anomaly.AnomalyException.class, () -> on(Tensor.full(1e300, DType.F64, 1)).to(DType.F32)).op());
             Tensor zero = on(Tensor.fromArray(new double[] {0, 1}, 2)).requiresGrad(true);
             Tensor s = zero.sqrt().sum();
             Anomaly.AnomalyException bwd = assertThrows(Anomaly.AnomalyException.class, s::backward);
-            assertEquals("sqrt", bwd.op());
+            assertEquals("sqrt", bwd.op(), "sqrt's backward divides by sqrt(0)");
+            assertTrue(bwd.getMessage().contains("backward"), bwd.getMessage());
+            try (var nested = Anomaly.detect()) {
+                assertThrows(Anomaly.AnomalyException.class, () -> x.sub(3.0).log());
+            }
+            assertThrows(Anomaly.AnomalyException.class, () -> x.sub(3.0).log(), "the outer scope is still on");
         }
-        assertTrue(Double.isNaN(x.log().toDoubleArray()[0]), "outside anomaly mode NaN just flows");
+        assertTrue(Double.isNaN(x.sub(3.0).log().toDoubleArray()[0]), "outside anomaly mode NaN just flows");
     }
 
     @Test

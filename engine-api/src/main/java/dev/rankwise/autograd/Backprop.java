@@ -28,6 +28,10 @@ public final class Backprop {
             throw new IllegalArgumentException("backward: gradient shape " + Shape.str(grad.shape())
                     + " does not match the output shape " + Shape.str(root.shape()));
         }
+        if (!grad.dtype().isFloating()) {
+            throw new IllegalArgumentException("backward: the upstream gradient must be floating, got " + grad.dtype());
+        }
+        grad = grad.detach().to(root.dtype()).to(root.device());
         try (var ignored = GradMode.noGrad()) {
             if (root.gradFn() == null) { // a leaf: its gradient is the seed itself
                 root.accumulateGrad(grad);
@@ -73,9 +77,9 @@ public final class Backprop {
     }
 
     private static void checkGradient(Node node, int j, Tensor input, Tensor g) {
-        if (!java.util.Arrays.equals(g.shape(), input.shape())) {
-            throw new IllegalStateException("backward of op '" + node.op() + "': gradient of input " + j + " has shape "
-                    + Shape.str(g.shape()) + " but the input has shape " + Shape.str(input.shape()));
+        if (!java.util.Arrays.equals(g.shapeRef(), input.shapeRef()) || g.dtype() != input.dtype()) {
+            throw new IllegalStateException("backward of op '" + node.op() + "': gradient of input " + j + " is "
+                    + g.dtype() + " " + Shape.str(g.shapeRef()) + " but the input is " + input.dtype() + " " + Shape.str(input.shapeRef()));
         }
         if (Anomaly.checkingBackward() && !g.allFinite()) {
             throw new Anomaly.AnomalyException(node.op(), "anomaly: backward of op '" + node.op()

@@ -63,37 +63,20 @@ public final class Derivatives {
         boolean needA = a.requiresGrad(), needB = b.requiresGrad();
         int[] sa = a.shape(), sb = b.shape();
         return g -> {
-            Tensor ga = null, gb = null;
-            switch (op) {
-                case ADD -> {
-                    ga = g;
-                    gb = g;
-                }
-                case SUB -> {
-                    ga = g;
-                    if (needB) gb = g.neg();
-                }
-                case MUL -> {
-                    if (needA) ga = g.mul(b);
-                    if (needB) gb = g.mul(a);
-                }
-                case DIV -> {
-                    if (needA) ga = g.div(b);
-                    if (needB) gb = g.mul(out).div(b).neg();           // −g·a/b² = −g·out/b
-                }
-                case POW -> {
-                    if (needA) ga = g.mul(b).mul(a.pow(b.sub(1)));
-                    if (needB) gb = g.mul(out).mul(a.log());
-                }
-                case MAX, MIN -> {                                     // ties split the gradient equally
+            Tensor[] d = switch (op) {                                   // {dL/da, dL/db} before unbroadcasting
+                case ADD -> new Tensor[] {g, g};
+                case SUB -> new Tensor[] {g, needB ? g.neg() : null};
+                case MUL -> new Tensor[] {needA ? g.mul(b) : null, needB ? g.mul(a) : null};
+                case DIV -> new Tensor[] {needA ? g.div(b) : null, needB ? g.mul(out).div(b).neg() : null}; // −g·a/b² = −g·out/b
+                case POW -> new Tensor[] {needA ? g.mul(b).mul(a.pow(b.sub(1))) : null, needB ? g.mul(out).mul(a.log()) : null};
+                case MAX, MIN -> {                                       // ties split the gradient equally
                     Tensor win = op == BinaryOp.MAX ? a.gt(b) : a.lt(b);
                     Tensor share = win.add(a.eq(b).mul(0.5));
-                    if (needA) ga = g.mul(share);
-                    if (needB) gb = g.mul(share.rsub(1));
+                    yield new Tensor[] {needA ? g.mul(share) : null, needB ? g.mul(share.rsub(1)) : null};
                 }
-                default -> throw new IllegalStateException("no derivative for comparison " + op.opName());
-            }
-            return new Tensor[] {needA ? unbroadcast(ga, sa) : null, needB ? unbroadcast(gb, sb) : null};
+                case GT, GE, LT, LE, EQ -> throw new IllegalStateException("comparison " + op.opName() + " has no gradient");
+            };
+            return new Tensor[] {needA ? unbroadcast(d[0], sa) : null, needB ? unbroadcast(d[1], sb) : null};
         };
     }
 
