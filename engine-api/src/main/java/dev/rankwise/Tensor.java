@@ -609,6 +609,11 @@ public final class Tensor {
         return Ops.matmul(this, o);
     }
 
+    /// The low-rank linear of LoRA/SoRA with this tensor as x; see `nn.Functional.lowRankLinear`.
+    public Tensor lowRankLinear(Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        return Ops.lowRankLinear(this, w, bias, a, b, g, s);
+    }
+
     public Tensor softmax(int dim) {
         return Ops.softmax(this, dim, false);
     }

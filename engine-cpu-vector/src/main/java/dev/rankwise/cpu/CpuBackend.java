@@ -245,6 +245,13 @@ public final class CpuBackend implements Backend {
     }
 
     private final dev.rankwise.cpu.linalg.CpuLinalg linalg = new dev.rankwise.cpu.linalg.CpuLinalg();
+    private final CpuFused fused = new CpuFused(this);
+
+    /// The fused low-rank linear forward and backward; the other fused ops compose from primitives.
+    @Override
+    public dev.rankwise.spi.FusedKernels fused() {
+        return fused;
+    }
 
     @Override
     public dev.rankwise.spi.LinalgKernels linalg() {

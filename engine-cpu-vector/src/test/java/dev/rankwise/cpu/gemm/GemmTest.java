@@ -14,13 +14,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /// GEMM against a plain F64 triple loop: shapes with remainders in every dim and across the cache
-/// blocks (MR, NR, KC, MC), all transposes, offsets, padded leading dims, alpha/beta, batches with
+/// blocks, narrow products (the dot-product path) and short ones (B read in place),
+/// all transposes, offsets, padded leading dims, alpha/beta, batches with
 /// stride-0 broadcast, and both thread counts. Tolerance: a dot product of length k has error at most
 /// about k·ε·Σ|a||b|; we allow 4·(k + 2)·ε times that sum (ε = 2⁻²⁴ for F32, 2⁻⁵³ for F64), the +2
 /// covering the alpha/beta scaling.
 class GemmTest {
     private static final int[][] SHAPES = {{1, 1, 1}, {1, 17, 5}, {17, 1, 5}, {5, 7, 1}, {13, 45, 33}, {64, 64, 64},
-            {70, 129, 31}, {3, 200, 17}, {0, 4, 3}, {4, 0, 3}, {4, 5, 0}, {9, 33, 300}, {200, 40, 7}, {1, 1, 600}};
+            {70, 129, 31}, {3, 200, 17}, {0, 4, 3}, {4, 0, 3}, {4, 5, 0}, {9, 33, 300}, {200, 40, 7}, {1, 1, 600},
+            {50, 5, 70}, {6, 31, 1000}, {12, 100, 40}};
 
     @AfterEach
     void restoreThreads() {
