@@ -313,8 +313,9 @@ final class Ops {
     }
 
     /// The low-rank linear `y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ` as one fused op (see
-    /// `nn.Functional.lowRankLinear`). Recorded with the fused backward when W and the bias are frozen;
-    /// otherwise composed from primitives, so every input gets its gradient.
+    /// `nn.Functional.lowRankLinear`). The forward is the backend's fused kernel whether or not the graph
+    /// is recorded, so recording never changes the values; the backward is the fused one, plus dW and
+    /// dbias when W or the bias trains (full fine-tuning through the same layer).
     static Tensor lowRankLinear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
         String op = "lowRankLinear";
         Tensor[] all = {x, w, bias, a, b, g};
@@ -335,16 +336,16 @@ final class Ops {
         }
         DType dt = x.dtype();
         for (Tensor t : all) if (t != null && t.dtype() != dt) return composedLowRank(x, w, bias, a, b, g, s);
-        boolean frozen = !w.requiresGrad() && (bias == null || !bias.requiresGrad());
-        boolean rec = GradMode.enabled() && (x.requiresGrad() || a.requiresGrad() || b.requiresGrad() || g != null && g.requiresGrad());
-        if (rec && !frozen) return composedLowRank(x, w, bias, a, b, g, s);
+        boolean rec = false;
+        for (Tensor t : all) rec |= t != null && t.requiresGrad();
+        rec &= GradMode.enabled();
         Tensor y;
         try (var ignored = GradMode.noGrad()) {
             y = x.backend().fused().loraForward(x.detach(), w.detach(), bias == null ? null : bias.detach(), a.detach(), b.detach(),
                     g == null ? null : g.detach(), s);
         }
         Tensor.anomalyCheck(op, y);
-        return rec ? record(y, op, new Tensor[] {x, a, b, g}, Derivatives.lowRankLinear(x, w, a, b, g, s)) : y;
+        return rec ? record(y, op, all, Derivatives.lowRankLinear(x, w, bias, a, b, g, s)) : y;
     }
 
     private static Tensor composedLowRank(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {

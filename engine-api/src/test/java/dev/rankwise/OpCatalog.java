@@ -224,6 +224,30 @@ public final class OpCatalog {
             }
             return new Trial(str("matmul", sa, sb), List.of(in(sa, any), in(sb, any)), t -> t.get(0).matmul(t.get(1)), Math.max(1, k));
         }));
+        // The low-rank linear y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ: a frozen W and bias take the fused
+        // backward; now and then W is an input too, which takes the composed path.
+        c.add(new Case("lowRankLinear", r -> {
+            int[] lead = shape(r, 1, 2, false);
+            int dIn = 1 + r.nextInt(4), dOut = 1 + r.nextInt(4), rank = 1 + r.nextInt(3);
+            boolean gated = r.nextBoolean(), biased = r.nextBoolean(), trainW = r.nextInt(4) == 0;
+            double s = 0.5 + r.nextDouble();
+            double[] w = new double[dOut * dIn], bias = new double[dOut];
+            for (int i = 0; i < w.length; i++) w[i] = r.nextGaussian();
+            for (int i = 0; i < bias.length; i++) bias[i] = r.nextGaussian();
+            int[] sx = Arrays.copyOf(lead, lead.length + 1);
+            sx[lead.length] = dIn;
+            List<Input> ins = new ArrayList<>(List.of(in(sx, any), in(new int[] {rank, dIn}, any), in(new int[] {dOut, rank}, any)));
+            if (gated) ins.add(in(new int[] {rank}, any));
+            if (trainW) ins.add(in(new int[] {dOut, dIn}, any));
+            String what = str("lowRankLinear x", sx) + " d_out " + dOut + " r " + rank + (gated ? " gated" : "")
+                    + (biased ? " bias" : "") + (trainW ? " W trained" : "") + " s " + s;
+            return new Trial(what, ins, t -> {
+                Tensor x = t.get(0);
+                Tensor wt = trainW ? t.get(t.size() - 1) : Tensor.fromArray(w, dOut, dIn).to(x.dtype()).to(x.device());
+                Tensor bt = biased ? Tensor.fromArray(bias, dOut).to(x.dtype()).to(x.device()) : null;
+                return x.lowRankLinear(wt, bt, t.get(1), t.get(2), gated ? t.get(3) : null, s);
+            }, dIn + rank + 1);
+        }));
         // Softmax.
         c.add(alongDim("softmax", any, (x, d, k) -> x.softmax(d)));
         c.add(alongDim("logSoftmax", any, (x, d, k) -> x.logSoftmax(d)));

@@ -29,7 +29,19 @@ public final class AtomicWrite {
             keepUsualPermissions(tmp, target);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-                content.write(out);
+                // Writers may close what they are given (Jackson does by default); the channel must stay
+                // open for force(), so closing only flushes.
+                content.write(new java.io.FilterOutputStream(out) {
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        out.write(b, off, len);
+                    }
+
+                    @Override
+                    public void close() throws IOException {
+                        out.flush();
+                    }
+                });
                 out.flush();
                 ch.force(true);
             }

@@ -277,4 +277,15 @@ class FilesTest {
             assertEquals(1, s.count(), "no temporary file left");
         }
     }
+
+    /// A writer that closes the stream it is given (as Jackson does) still gets its bytes to disk.
+    @Test
+    void writerMayCloseItsStream() throws IOException {
+        Path f = dir.resolve("closed.json");
+        AtomicWrite.write(f, out -> {
+            out.write(new byte[] {'{', '}'});
+            out.close();
+        });
+        assertArrayEquals(new byte[] {'{', '}'}, Files.readAllBytes(f));
+    }
 }
