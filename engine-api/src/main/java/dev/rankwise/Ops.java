@@ -194,8 +194,12 @@ final class Ops {
     }
 
     static Tensor random(Generator gen, Distribution dist, DType dtype, int[] shape) {
+        return random(gen, dist, dtype, Device.CPU, shape);
+    }
+
+    static Tensor random(Generator gen, Distribution dist, DType dtype, Device device, int[] shape) {
         if (!dtype.isCompute()) throw new IllegalArgumentException("random: expects F32 or F64, got " + dtype);
-        Tensor out = empty(Backends.forDevice(Device.CPU), Device.CPU, dtype, shape);
+        Tensor out = empty(Backends.forDevice(device), device, dtype, shape);
         out.backend().random(out, dist, gen.seed(), gen.take(out.numel()));
         return out;
     }
@@ -306,6 +310,45 @@ final class Ops {
         }
         Tensor.anomalyCheck(name, y);
         return Tensor.recording(x) ? record(y, name, new Tensor[] {x}, Derivatives.softmax(y.detach(), d, log)) : y;
+    }
+
+    /// The low-rank linear `y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ` as one fused op (see
+    /// `nn.Functional.lowRankLinear`). Recorded with the fused backward when W and the bias are frozen;
+    /// otherwise composed from primitives, so every input gets its gradient.
+    static Tensor lowRankLinear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        String op = "lowRankLinear";
+        Tensor[] all = {x, w, bias, a, b, g};
+        for (Tensor t : all) {
+            if (t == null) continue;
+            requireFloat(op, t);
+            sameDevice(op, x, t);
+        }
+        int r = a.rank() == 2 ? a.shapeRef()[0] : -1, dIn = x.rank() == 0 ? -1 : x.shapeRef()[x.rank() - 1];
+        int dOut = w.rank() == 2 ? w.shapeRef()[0] : -1;
+        boolean ok = x.rank() >= 1 && w.rank() == 2 && w.shapeRef()[1] == dIn && a.rank() == 2 && a.shapeRef()[1] == dIn
+                && b.rank() == 2 && b.shapeRef()[0] == dOut && b.shapeRef()[1] == r
+                && (g == null || g.rank() == 1 && g.shapeRef()[0] == r) && (bias == null || bias.rank() == 1 && bias.shapeRef()[0] == dOut);
+        if (!ok) {
+            throw new IllegalArgumentException(op + ": expects x [..., d_in], W [d_out, d_in], bias [d_out], A [r, d_in], B [d_out, r], g [r];"
+                    + " got x " + Shape.str(x.shapeRef()) + ", W " + Shape.str(w.shapeRef()) + ", bias " + (bias == null ? "none" : Shape.str(bias.shapeRef()))
+                    + ", A " + Shape.str(a.shapeRef()) + ", B " + Shape.str(b.shapeRef()) + ", g " + (g == null ? "none" : Shape.str(g.shapeRef())));
+        }
+        DType dt = x.dtype();
+        for (Tensor t : all) if (t != null && t.dtype() != dt) return composedLowRank(x, w, bias, a, b, g, s);
+        boolean frozen = !w.requiresGrad() && (bias == null || !bias.requiresGrad());
+        boolean rec = GradMode.enabled() && (!frozen || x.requiresGrad() || a.requiresGrad() || b.requiresGrad() || g != null && g.requiresGrad());
+        if (rec && !frozen) return composedLowRank(x, w, bias, a, b, g, s);
+        Tensor y;
+        try (var ignored = GradMode.noGrad()) {
+            y = x.backend().fused().loraForward(x.detach(), w.detach(), bias == null ? null : bias.detach(), a.detach(), b.detach(),
+                    g == null ? null : g.detach(), s);
+        }
+        Tensor.anomalyCheck(op, y);
+        return rec ? record(y, op, new Tensor[] {x, a, b, g}, Derivatives.lowRankLinear(x, w, a, b, g, s)) : y;
+    }
+
+    private static Tensor composedLowRank(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        return dev.rankwise.spi.FusedKernels.COMPOSED.loraForward(x, w, bias, a, b, g, s);
     }
 
     // ---------------------------------------------------------------- indexing

@@ -144,6 +144,16 @@ public final class Tensor {
         return normal(gen, 0, 1, dtype, shape);
     }
 
+    /// Uniform numbers on (0, 1) from `gen`, generated on `device` (the same numbers as on the CPU).
+    public static Tensor rand(Generator gen, DType dtype, Device device, int... shape) {
+        return Ops.random(gen, Distribution.uniform(0, 1), dtype, device, shape.clone());
+    }
+
+    /// Standard normal numbers from `gen`, generated on `device` (the same numbers as on the CPU).
+    public static Tensor randn(Generator gen, DType dtype, Device device, int... shape) {
+        return Ops.random(gen, Distribution.normal(0, 1), dtype, device, shape.clone());
+    }
+
     static void checkShape(String op, int[] shape) {
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException(op + ": negative dimension in shape " + Shape.str(shape));
@@ -595,6 +605,11 @@ public final class Tensor {
     /// removed; leading (batch) dims broadcast.
     public Tensor matmul(Tensor o) {
         return Ops.matmul(this, o);
+    }
+
+    /// The low-rank linear of LoRA/SoRA with this tensor as x; see `nn.Functional.lowRankLinear`.
+    public Tensor lowRankLinear(Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        return Ops.lowRankLinear(this, w, bias, a, b, g, s);
     }
 
     public Tensor softmax(int dim) {

@@ -224,6 +224,20 @@ public final class OpCatalog {
             }
             return new Trial(str("matmul", sa, sb), List.of(in(sa, any), in(sb, any)), t -> t.get(0).matmul(t.get(1)), Math.max(1, k));
         }));
+        // The low-rank linear y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ, W and bias frozen.
+        c.add(new Case("lowRankLinear", r -> {
+            int din = 1 + r.nextInt(4), dout = 1 + r.nextInt(4), rank = 1 + r.nextInt(3);
+            int[] xs = concat(shape(r, 0, 1, false), 1 + r.nextInt(3), din);
+            boolean gated = r.nextBoolean(), biased = r.nextBoolean();
+            Tensor w = Tensor.randn(new dev.rankwise.random.Generator(r.nextLong()), DType.F64, dout, din);
+            Tensor bias = biased ? Tensor.randn(new dev.rankwise.random.Generator(r.nextLong()), DType.F64, dout) : null;
+            List<Input> ins = new ArrayList<>(List.of(in(xs, any), in(new int[] {rank, din}, any), in(new int[] {dout, rank}, any)));
+            if (gated) ins.add(in(new int[] {rank}, any));
+            return new Trial(str("lowRankLinear" + (gated ? " gated" : "") + (biased ? " biased" : ""), xs, new int[] {dout, din}, new int[] {rank}), ins,
+                    t -> t.get(0).lowRankLinear(w.to(t.get(0).dtype()).to(t.get(0).device()),
+                            bias == null ? null : bias.to(t.get(0).dtype()).to(t.get(0).device()),
+                            t.get(1), t.get(2), gated ? t.get(3) : null, 0.7), din + rank);
+        }));
         // Softmax.
         c.add(alongDim("softmax", any, (x, d, k) -> x.softmax(d)));
         c.add(alongDim("logSoftmax", any, (x, d, k) -> x.logSoftmax(d)));

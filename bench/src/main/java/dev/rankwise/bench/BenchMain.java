@@ -51,6 +51,8 @@ public final class BenchMain {
         SUITES.put("lowrank", Suites::lowrank);
         SUITES.put("elementwise", Suites::elementwise);
         SUITES.put("autograd", Suites::autograd);
+        SUITES.put("gpu", GpuSuites::gpu);
+        SUITES.put("gpu-lowrank", GpuSuites::lowrank);
     }
 
     @FunctionalInterface

@@ -28,7 +28,12 @@ public final class AtomicWrite {
         try {
             keepUsualPermissions(tmp, target);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+                OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16) {
+                    @Override
+                    public void close() throws IOException {
+                        flush();   // writers that close their stream (JSON mappers do) must not close the channel before the sync
+                    }
+                };
                 content.write(out);
                 out.flush();
                 ch.force(true);

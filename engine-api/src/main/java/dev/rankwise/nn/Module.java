@@ -49,6 +49,16 @@ public abstract class Module {
         return children.remove(name);
     }
 
+    /// Removes a direct parameter, returning its tensor (or null).
+    protected Tensor unregisterParameter(String name) {
+        return parameters.remove(name);
+    }
+
+    /// Removes a direct buffer, returning its tensor (or null).
+    protected Tensor unregisterBuffer(String name) {
+        return buffers.remove(name);
+    }
+
     private static void checkName(String name) {
         if (name.isEmpty() || name.contains(".")) throw new IllegalArgumentException("module: invalid name '" + name + "'");
     }

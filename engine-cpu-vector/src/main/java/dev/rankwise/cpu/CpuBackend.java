@@ -185,23 +185,26 @@ public final class CpuBackend implements Backend {
         Tensor ma = matrixOperand(a), mb = matrixOperand(b);
         boolean ta = isTransposed(ma), tb = isTransposed(mb);
         int lda = leading(ma, ta), ldb = leading(mb, tb);
-        int batches = (int) (out.numel() / Math.max(1L, (long) m * n));
-        int[] batchShape = java.util.Arrays.copyOf(out.shapeRef(), r - 2);
-        int[] idx = new int[r - 2];
-        for (int bi = 0; bi < batches; bi++) {
+        // The innermost batch dim goes to the strided-batched GEMM (stride 0 where an operand is
+        // broadcast); any outer batch dims are walked here.
+        int nb = r - 2, inner = nb == 0 ? 1 : out.shapeRef()[r - 3];
+        int strideA = nb == 0 ? 0 : ma.stridesRef()[r - 3], strideB = nb == 0 ? 0 : mb.stridesRef()[r - 3];
+        int outer = (int) (out.numel() / Math.max(1L, (long) m * n * inner));
+        int[] idx = new int[Math.max(0, nb - 1)];
+        for (int bi = 0; bi < outer; bi++) {
             int oa = ma.offset(), ob = mb.offset();
-            for (int d = 0; d < r - 2; d++) {
+            for (int d = 0; d < idx.length; d++) {
                 oa += idx[d] * ma.stridesRef()[d];
                 ob += idx[d] * mb.stridesRef()[d];
             }
-            int oc = bi * m * n;
+            int oc = bi * inner * m * n;
             if (out.dtype() == DType.F32) {
-                Gemm.sgemm(ta, tb, m, n, k, 1f, f32(ma), oa, lda, f32(mb), ob, ldb, 0f, f32(out), oc, n);
+                Gemm.sgemmBatched(inner, ta, tb, m, n, k, 1f, f32(ma), oa, lda, strideA, f32(mb), ob, ldb, strideB, 0f, f32(out), oc, n, m * n);
             } else {
-                Gemm.dgemm(ta, tb, m, n, k, 1.0, f64(ma), oa, lda, f64(mb), ob, ldb, 0.0, f64(out), oc, n);
+                Gemm.dgemmBatched(inner, ta, tb, m, n, k, 1.0, f64(ma), oa, lda, strideA, f64(mb), ob, ldb, strideB, 0.0, f64(out), oc, n, m * n);
             }
-            for (int d = r - 3; d >= 0; d--) {
-                if (++idx[d] < batchShape[d]) break;
+            for (int d = idx.length - 1; d >= 0; d--) {
+                if (++idx[d] < out.shapeRef()[d]) break;
                 idx[d] = 0;
             }
         }
@@ -242,6 +245,13 @@ public final class CpuBackend implements Backend {
     }
 
     private final dev.rankwise.cpu.linalg.CpuLinalg linalg = new dev.rankwise.cpu.linalg.CpuLinalg();
+    private final CpuFused fused = new CpuFused(this);
+
+    /// The fused low-rank linear forward and backward; the other fused ops compose from primitives.
+    @Override
+    public dev.rankwise.spi.FusedKernels fused() {
+        return fused;
+    }
 
     @Override
     public dev.rankwise.spi.LinalgKernels linalg() {
