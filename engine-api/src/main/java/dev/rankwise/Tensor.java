@@ -29,6 +29,8 @@ public final class Tensor {
     private final int[] shape;
     private final int[] strides;
     private final int offset;
+    private final long numel;
+    private final boolean contiguous;
     private boolean requiresGrad;
     private boolean retainGrad;
     private Tensor grad;
@@ -40,6 +42,8 @@ public final class Tensor {
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
+        this.numel = Shape.numel(shape);
+        this.contiguous = numel == 0 || Shape.isContiguous(shape, strides);
     }
 
     // ---------------------------------------------------------------- creation
@@ -188,7 +192,7 @@ public final class Tensor {
     }
 
     public long numel() {
-        return Shape.numel(shape);
+        return numel;
     }
 
     /// A copy of the strides, in elements.
@@ -213,13 +217,7 @@ public final class Tensor {
 
     /// True when the elements lie in row-major order without gaps (every empty tensor is contiguous).
     public boolean isContiguous() {
-        int expected = 1;
-        for (int d : shape) if (d == 0) return true;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            if (shape[i] != 1 && strides[i] != expected) return false;
-            expected *= shape[i];
-        }
-        return true;
+        return contiguous;
     }
 
     // ---------------------------------------------------------------- autograd state

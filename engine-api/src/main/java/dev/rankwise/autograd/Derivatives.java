@@ -61,7 +61,7 @@ public final class Derivatives {
 
     public static Node.Backward binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
         boolean needA = a.requiresGrad(), needB = b.requiresGrad();
-        int[] sa = a.shape(), sb = b.shape();
+        int[] sa = a.shapeRef(), sb = b.shapeRef();
         return g -> {
             Tensor[] d = switch (op) {                                   // {dL/da, dL/db} before unbroadcasting
                 case ADD -> new Tensor[] {g, g};
@@ -87,7 +87,7 @@ public final class Derivatives {
 
     /// where(cond, a, b): the gradient goes to a where cond ≠ 0, to b elsewhere.
     public static Node.Backward where(Tensor cond, Tensor a, Tensor b) {
-        int[] sa = a.shape(), sb = b.shape();
+        int[] sa = a.shapeRef(), sb = b.shapeRef();
         return g -> {
             Tensor c = cond.to(g.dtype()).eq(0.0).rsub(1);
             return new Tensor[] {null,
@@ -100,7 +100,7 @@ public final class Derivatives {
 
     /// sum over dims: the gradient is broadcast back over the reduced dims.
     public static Node.Backward sum(Tensor x, int[] keepShape) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {g.reshape(keepShape).expand(sx)};
     }
 
@@ -115,7 +115,7 @@ public final class Derivatives {
 
     /// max/min along a dim with indices: the gradient goes to the chosen index.
     public static Node.Backward selectAlong(Tensor x, int dim, Tensor indicesKeep, int[] keepShape) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {Tensor.zeros(x.device(), g.dtype(), sx).scatterAdd(dim, indicesKeep, g.reshape(keepShape))};
     }
 
@@ -123,7 +123,7 @@ public final class Derivatives {
 
     /// C = A·B (batched): dA = dC·Bᵀ, dB = Aᵀ·dC, each summed over broadcast batch dims.
     public static Node.Backward matmul(Tensor a, Tensor b) {
-        int[] sa = a.shape(), sb = b.shape();
+        int[] sa = a.shapeRef(), sb = b.shapeRef();
         return g -> new Tensor[] {
                 a.requiresGrad() ? unbroadcast(g.matmul(b.mT()), sa) : null,
                 b.requiresGrad() ? unbroadcast(a.mT().matmul(g), sb) : null};
@@ -156,7 +156,7 @@ public final class Derivatives {
 
     /// gather: the gradient is scattered back to the gathered positions.
     public static Node.Backward gather(Tensor x, int dim, Tensor index) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {Tensor.zeros(x.device(), g.dtype(), sx).scatterAdd(dim, index, g), null};
     }
 
@@ -184,7 +184,7 @@ public final class Derivatives {
     // ---------------------------------------------------------------- views and conversions
 
     public static Node.Backward reshape(Tensor x) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {g.reshape(sx)};
     }
 
@@ -196,7 +196,7 @@ public final class Derivatives {
 
     /// narrow: the gradient is zero outside the slice.
     public static Node.Backward narrow(Tensor x, int dim, int start, int length) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> {
             Tensor gx = Tensor.zeros(x.device(), g.dtype(), sx);
             gx.narrow(dim, start, length).copyFrom(g);
@@ -205,7 +205,7 @@ public final class Derivatives {
     }
 
     public static Node.Backward expand(Tensor x) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {unbroadcast(g, sx)};
     }
 
@@ -223,8 +223,8 @@ public final class Derivatives {
 
     /// Sums `g` over the dims along which an input of `shape` was broadcast, giving it that shape.
     public static Tensor unbroadcast(Tensor g, int[] shape) {
-        int[] gs = g.shape();
-        if (Arrays.equals(gs, shape)) return g;
+        int[] gs = g.shapeRef();
+        if (Shape.same(gs, shape)) return g;
         int lead = gs.length - shape.length;
         if (lead < 0) throw new IllegalStateException("unbroadcast: gradient " + Shape.str(gs) + " is smaller than " + Shape.str(shape));
         int[] dims = new int[gs.length];

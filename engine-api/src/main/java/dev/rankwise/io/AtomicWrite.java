@@ -28,20 +28,13 @@ public final class AtomicWrite {
         try {
             keepUsualPermissions(tmp, target);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-                // Writers may close what they are given (Jackson does by default); the channel must stay
-                // open for force(), so closing only flushes.
-                content.write(new java.io.FilterOutputStream(out) {
-                    @Override
-                    public void write(byte[] b, int off, int len) throws IOException {
-                        out.write(b, off, len);
-                    }
-
+                OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16) {
                     @Override
                     public void close() throws IOException {
-                        out.flush();
+                        flush();   // writers that close their stream (JSON mappers do) must not close the channel before the sync
                     }
-                });
+                };
+                content.write(out);
                 out.flush();
                 ch.force(true);
             }

@@ -66,6 +66,9 @@ public enum UnaryOp {
 
     /// Lower-case name used in error messages and anomaly reports.
     public String opName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return NAMES[ordinal()];
     }
+
+    private static final String[] NAMES = java.util.Arrays.stream(values())
+            .map(v -> v.name().toLowerCase(java.util.Locale.ROOT)).toArray(String[]::new);
 }

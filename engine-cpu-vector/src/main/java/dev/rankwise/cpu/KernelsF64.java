@@ -316,6 +316,11 @@ final class KernelsF64 {
     static void fill(Tensor dst, /*keep*/double value) {
         double[] ds = data(dst);
         double v = (double) value;
+        if (dst.numel() == 0) return;   // an empty view's offset may lie past its storage
+        if (dst.isContiguous()) {
+            java.util.Arrays.fill(ds, dst.offset(), dst.offset() + (int) dst.numel(), v);
+            return;
+        }
         Strided p = new Strided(dst.shapeRef(), dst);
         int sd = p.innerStride[0];
         p.forEach((off, len) -> {
@@ -327,6 +332,11 @@ final class KernelsF64 {
     /// Same-dtype strided copy.
     static void copy(Tensor src, Tensor dst) {
         double[] ss = data(src), ds = data(dst);
+        if (dst.numel() == 0) return;   // an empty view's offset may lie past its storage
+        if (Strided.allContiguous(src, dst)) {
+            System.arraycopy(ss, src.offset(), ds, dst.offset(), (int) dst.numel());
+            return;
+        }
         Strided p = new Strided(dst.shapeRef(), src, dst);
         int s0 = p.innerStride[0], s1 = p.innerStride[1];
         p.forEach((off, len) -> {
