@@ -30,7 +30,7 @@ final class EighF32 {
             float[] q = HouseholderF32.formQ(n - 1, n - 1, n - 1, w, 1, n, t.tau(), 0);
             for (int j = 0; j < n - 1; j++) System.arraycopy(q, j * (n - 1), z, (j + 1) * n + 1, n - 1);
         }
-        RotationLog log = new RotationLog(Scalars.logCapacity(n), l -> RotationsF32.apply(l, z, n, n));
+        RotationLog log = new RotationLog(Scalars.logCapacity(n), l -> RotationsF32.apply(l, z, n, n, n));
         /*keep*/double[] d = t.d();
         TridiagonalQl.iterate(d, t.e(), n, EPS, log);
         log.flush();

@@ -41,10 +41,10 @@ final class Scalars {
         return -Math.getExponent(amax) - 1;
     }
 
-    /// Capacity of a rotation log for n vectors: large enough that a batch reuses each cached slice
-    /// many times, small enough to stay in cache itself.
+    /// Capacity of a rotation log for n vectors: each flush copies the vectors through a buffer once,
+    /// so a batch of 64·n rotations makes that copy a few percent of the rotations' work.
     static int logCapacity(int n) {
-        return Math.max(1024, Math.min(1 << 16, 8 * n));
+        return Math.max(4096, Math.min(1 << 20, 64 * n));
     }
 
     /// Indices that sort x by descending magnitude (stable).

@@ -51,8 +51,8 @@ final class SvdF32 {
         float[] u = HouseholderF32.formQ(wm, bigN, bigN, w, 0, wm, b.tauq(), 0);
         float[] v = formP(bigN, w, wm, b.taup());
         int um = wm;
-        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF32.apply(log, u, um, um));
-        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF32.apply(log, v, bigN, bigN));
+        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF32.apply(log, u, um, bigN, um));
+        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF32.apply(log, v, bigN, bigN, bigN));
         BidiagonalQr.iterate(d, e, bigN, EPS, uLog, vLog);
         uLog.flush();
         vLog.flush();

@@ -51,8 +51,8 @@ final class SvdF64 {
         double[] u = HouseholderF64.formQ(wm, bigN, bigN, w, 0, wm, b.tauq(), 0);
         double[] v = formP(bigN, w, wm, b.taup());
         int um = wm;
-        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, u, um, um));
-        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, v, bigN, bigN));
+        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, u, um, bigN, um));
+        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, v, bigN, bigN, bigN));
         BidiagonalQr.iterate(d, e, bigN, EPS, uLog, vLog);
         uLog.flush();
         vLog.flush();
