@@ -1,6 +1,7 @@
 package dev.rankwise.peft;
 
 import dev.rankwise.DType;
+import dev.rankwise.Device;
 import dev.rankwise.Shape;
 import dev.rankwise.Tensor;
 import dev.rankwise.autograd.GradMode;
@@ -73,9 +74,11 @@ public final class LoraLinear extends Module {
             throw new IllegalArgumentException("addAdapter: a gate is given exactly for SoRA adapters");
         }
         specs.put(name, spec);
-        loraA.put(name, a.detach().contiguous());
-        loraB.put(name, b.detach().contiguous());
-        if (g != null) gate.put(name, g.detach().contiguous());
+        // Factors live where the base layer does, whatever device an initializer produced them on.
+        Device at = base.weight().device();
+        loraA.put(name, a.detach().to(at).contiguous());
+        loraB.put(name, b.detach().to(at).contiguous());
+        if (g != null) gate.put(name, g.detach().to(at).contiguous());
         if (spec.kind() == LoraConfig.AdapterKind.DORA) {
             try (var ignored = GradMode.noGrad()) {
                 magnitude.put(name, rowNorm(combined(name)));
@@ -253,10 +256,11 @@ public final class LoraLinear extends Module {
     /// Replaces an adapter's factors in place, keeping their trainable flags (used by pruning).
     void replaceFactors(String name, Spec spec, Tensor a, Tensor b, Tensor g) {
         specs.put(name, spec);
-        loraA.put(name, a.detach().contiguous());
-        loraB.put(name, b.detach().contiguous());
+        Device at = base.weight().device();
+        loraA.put(name, a.detach().to(at).contiguous());
+        loraB.put(name, b.detach().to(at).contiguous());
         if (g == null) gate.remove(name);
-        else gate.put(name, g.detach().contiguous());
+        else gate.put(name, g.detach().to(at).contiguous());
     }
 
     /// PEFT's ModuleDict of per-adapter tensors, each exposed as `<adapter>.weight`.
