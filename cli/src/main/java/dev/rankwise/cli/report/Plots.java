@@ -30,32 +30,42 @@ public final class Plots {
 
     private Plots() {}
 
-    /// One series: its legend name, x and y values, colour index, and style.
-    public record Series(String name, double[] x, double[] y, int color, boolean isDashed, boolean hasMarkers) {
+    /// One series: its legend name, x and y values, colour index, and style (a step function holds each
+    /// value until the next x).
+    public record Series(String name, double[] x, double[] y, int color, boolean isDashed, boolean hasMarkers, boolean isStep) {
         public Series {
             if (x.length != y.length) throw new IllegalArgumentException("series '" + name + "': " + x.length + " x values but " + y.length + " y values");
         }
 
         public static Series line(String name, double[] x, double[] y, int color) {
-            return new Series(name, x, y, color, false, false);
+            return new Series(name, x, y, color, false, false, false);
         }
 
         public Series dashed() {
-            return new Series(name, x, y, color, true, hasMarkers);
+            return new Series(name, x, y, color, true, hasMarkers, isStep);
         }
 
         public Series withMarkers() {
-            return new Series(name, x, y, color, isDashed, true);
+            return new Series(name, x, y, color, isDashed, true, isStep);
+        }
+
+        public Series steps() {
+            return new Series(name, x, y, color, isDashed, hasMarkers, true);
         }
     }
+
+    /// A text placed at data coordinates (a point's label).
+    public record Label(double x, double y, String text) {}
 
     /// A vertical line at `x` with a label near the top of the plot.
     public record Marker(double x, String label) {}
 
-    /// A chart: title, axis titles, whether y is logarithmic, and optional vertical markers.
-    public record Chart(String title, String xTitle, String yTitle, boolean logY, List<Series> series, List<Marker> markers) {
+    /// A chart: title, axis titles, whether y is logarithmic or counts (integer ticks from 0), the
+    /// series, vertical markers and point labels.
+    public record Chart(String title, String xTitle, String yTitle, boolean logY, boolean countY, List<Series> series,
+                       List<Marker> markers, List<Label> labels) {
         public Chart(String title, String xTitle, String yTitle, boolean logY, List<Series> series) {
-            this(title, xTitle, yTitle, logY, series, List.of());
+            this(title, xTitle, yTitle, logY, false, series, List.of(), List.of());
         }
     }
 
@@ -93,6 +103,7 @@ public final class Plots {
                 yMin = Math.min(yMin, v);
             }
             XYSeries xy = c.addSeries(s.name(), x, y);
+            if (s.isStep()) xy.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Step);
             xy.setMarker(s.hasMarkers() ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
             Color color = PALETTE[Math.floorMod(s.color(), PALETTE.length)];
             xy.setLineColor(color);
@@ -100,6 +111,13 @@ public final class Plots {
             xy.setLineStyle(s.isDashed() ? SeriesLines.DASH_DASH : SeriesLines.SOLID);
             xy.setLineWidth(s.isDashed() ? 1.5f : 2f);
         }
+        if (chart.countY() && yMax > Double.NEGATIVE_INFINITY) {
+            st.setYAxisMin(0.0);
+            st.setYAxisMax(Math.ceil(yMax) + 0.5);
+            st.setYAxisDecimalPattern("#");
+            st.setYAxisTickMarkSpacingHint(40);
+        }
+        for (Label l : chart.labels()) c.addAnnotation(new AnnotationText(l.text(), l.x(), l.y(), false));
         if (yMax > Double.NEGATIVE_INFINITY) {
             double top = chart.logY() ? yMin * Math.pow(yMax / yMin, 0.97) : yMin + 0.97 * (yMax - yMin);
             for (Marker m : chart.markers()) {

@@ -70,7 +70,7 @@ final class FashionExperiment {
         json.put("rows", rows);
         Path dir = ctx.out().resolve("fashion-mnist");
         Results.writeJson(dir.resolve("results.json"), json);
-        Summary.plots(dir, "Fashion-MNIST 0-4 -> 5-9", byMethod, "training loss (cross-entropy)", "test accuracy", false, Map.of(), 0);
+        Summary.plots(dir, "Fashion-MNIST 0-4 -> 5-9", recipe, byMethod, "training loss (cross-entropy)", "test accuracy", false, Map.of(), 0);
 
         int seeds = ctx.seeds().length;
         log.println();

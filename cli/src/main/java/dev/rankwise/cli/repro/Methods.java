@@ -159,7 +159,10 @@ final class Methods {
             List<Optimizer> stage = new ArrayList<>(optimizers);
             stage.set(stage.indexOf(gates), new ClosedStayClosed(gates));
             all.addAll(Trainer.train(model, task.train().x(), task.train().y(), task.loss(), stage, Trainer.Schedule.cosine(r.stageSteps()),
-                    r.batch(), gen, (step, loss) -> progress.step(offset + step + 1, loss)));
+                    r.batch(), gen, (step, loss) -> {
+                        if ((offset + step) % every == 0) gateHistory.add(new GatePoint(offset + step + 1, Sora.effectiveRanks(model, ADAPTER)));
+                        progress.step(offset + step + 1, loss);
+                    }));
             gateHistory.add(new GatePoint(all.size(), Sora.effectiveRanks(model, ADAPTER)));
             stages.add(new Stage(lambda, r.stageLr() * r.gateLr() * lambda, Sora.effectiveRanks(model, ADAPTER),
                     Sora.prunedParameterCount(model, ADAPTER) + head, task.metric(model)));

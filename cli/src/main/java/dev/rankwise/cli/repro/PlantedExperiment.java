@@ -97,7 +97,7 @@ final class PlantedExperiment {
         Results.writeJson(dir.resolve("results.json"), json);
         long plantedParams = 0;
         for (int k : cfg.plantedRanks()) plantedParams += (long) k * (cfg.dIn() + cfg.hidden());
-        Summary.plots(dir, "Planted ranks", byMethod, "training loss (MSE / pretrained MSE)", "test MSE", true, planted, plantedParams);
+        Summary.plots(dir, "Planted ranks", recipe, byMethod, "training loss (MSE / pretrained MSE)", "test MSE", true, planted, plantedParams);
 
         log.println();
         log.printf("Experiment 1 — planted ranks %s, %d seed%s (test MSE mean ± std over seeds; pretrained model: %.2e)%n",

@@ -119,18 +119,19 @@ final class Summary {
     ///
     /// @param planted  the planted rank per matrix (drawn as dashed references), or empty
     /// @param lossName what the training loss is, for the y axis
-    static void plots(Path dir, String experiment, Map<Method, List<Result>> byMethod, String lossName, String metricName,
-                      boolean logMetric, Map<String, Integer> planted, long plantedParams) throws Exception {
+    static void plots(Path dir, String experiment, Recipe recipe, Map<Method, List<Result>> byMethod, String lossName,
+                      String metricName, boolean logMetric, Map<String, Integer> planted, long plantedParams) throws Exception {
         List<Plots.Series> curves = new ArrayList<>();
         int color = 0;
         for (List<Result> rs : byMethod.values()) {
             Result r = rs.get(0);
-            Plots.Series s = Plots.smooth(r.method().label, r.losses(), 300, color++);
-            curves.add(r.method() == Method.SORA_SCHEDULED ? s.dashed() : s);
+            // the scheduler continues SoRA's run: SoRA's colour, dashed
+            if (r.method() == Method.SORA_SCHEDULED) curves.add(Plots.smooth(r.method().label, r.losses(), 100, color - 1).dashed());
+            else curves.add(Plots.smooth(r.method().label, r.losses(), 100, color++));
         }
         long seed = byMethod.values().iterator().next().get(0).seed();
-        Plots.write(dir.resolve("loss.png"), new Plots.Chart(experiment + ": training loss per method (seed " + seed + ", window means)",
-                "step", lossName, true, curves));
+        Plots.write(dir.resolve("loss.png"), new Plots.Chart(experiment + ": training loss per method (seed " + seed
+                + ", means of 1% windows)", "step", lossName, true, curves));
 
         List<Result> sora = byMethod.get(Method.SORA);
         if (sora == null) return;
@@ -138,23 +139,25 @@ final class Summary {
         Result gated = scheduled != null ? scheduled.get(0) : sora.get(0);
         List<Plots.Series> gates = new ArrayList<>();
         List<String> matrices = new ArrayList<>(gated.gates().get(0).nonZero().keySet());
-        double lastStep = gated.gates().get(gated.gates().size() - 1).step();
+        double[] steps = gated.gates().stream().mapToDouble(GatePoint::step).toArray();
         for (int i = 0; i < matrices.size(); i++) {
             String name = matrices.get(i);
-            double[] x = gated.gates().stream().mapToDouble(GatePoint::step).toArray();
             double[] y = gated.gates().stream().mapToDouble(p -> p.nonZero().get(name)).toArray();
-            gates.add(Plots.Series.line(name, x, y, i).withMarkers());
+            gates.add(Plots.Series.line(name, steps, y, i).steps());
             Integer k = planted.get(name);
-            if (k != null) gates.add(Plots.Series.line(name + " planted rank", new double[] {0, lastStep}, new double[] {k, k}, i).dashed());
+            if (k != null) {
+                gates.add(Plots.Series.line(name + " planted rank", new double[] {0, steps[steps.length - 1]}, new double[] {k, k}, i).dashed());
+            }
         }
         List<Plots.Marker> markers = scheduled != null
                 ? List.of(new Plots.Marker(sora.get(0).losses().size(), "scheduler stages begin"))
                 : List.of();
         Plots.write(dir.resolve("sora_gates.png"), new Plots.Chart(experiment + ": SoRA's non-zero gates per matrix (seed " + gated.seed() + ")",
-                "step", "non-zero gates (effective rank)", false, gates, markers));
+                "step", "non-zero gates (effective rank)", false, true, gates, markers, List.of()));
 
         if (scheduled == null) return;
         List<Plots.Series> trade = new ArrayList<>();
+        List<Plots.Label> labels = new ArrayList<>();
         for (int i = 0; i < scheduled.size(); i++) {
             Result r = scheduled.get(i);
             Result main = sora.get(i);
@@ -167,10 +170,20 @@ final class Summary {
                 y[j] = r.stages().get(j - 1).metric();
             }
             trade.add(Plots.Series.line("seed " + r.seed(), x, y, i).withMarkers());
+            if (i == 0) {
+                // Labels centre on their position: beside the point, to the right unless that leaves the plot.
+                double max = java.util.Arrays.stream(x).max().orElse(0), min = java.util.Arrays.stream(x).min().orElse(0);
+                double shift = 0.08 * Math.max(max - min, 0.3 * max);
+                for (int j = 0; j < n; j++) {
+                    String text = j == 0 ? String.format("main run, λ %.3g", recipe.gateLambda())
+                            : String.format("λ %.3g", r.stages().get(j - 1).lambda());
+                    labels.add(new Plots.Label(x[j] + shift <= max ? x[j] + shift : x[j] - shift, y[j], text));
+                }
+            }
         }
         List<Plots.Marker> ref = plantedParams > 0 ? List.of(new Plots.Marker(plantedParams, "planted ranks")) : List.of();
-        Plots.write(dir.resolve("sora_scheduler.png"), new Plots.Chart(experiment + ": sparsifying scheduler, one point per stage (first: end of main training)",
-                "parameters after pruning", metricName, logMetric, trade, ref));
+        Plots.write(dir.resolve("sora_scheduler.png"), new Plots.Chart(experiment + ": sparsifying scheduler, one point per stage",
+                "parameters after pruning", metricName, logMetric, false, trade, ref, labels));
     }
 
     /// The scheduler's stages on the first seed as a small table (nothing without a scheduler row).
