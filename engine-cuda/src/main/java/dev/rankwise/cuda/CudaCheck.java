@@ -4,13 +4,14 @@ import dev.rankwise.DType;
 import dev.rankwise.Device;
 import dev.rankwise.Tensor;
 import dev.rankwise.linalg.Linalg;
+import dev.rankwise.nn.Functional;
 import dev.rankwise.random.Generator;
 
 /// `java -cp … dev.rankwise.cuda.CudaCheck`: what the CUDA backend finds on this machine and one
 /// smoke step per layer, each on its own line, so a first look at a GPU machine says which layer
 /// fails before any test runs: the driver and device, a Philox fill (our PTX, JIT-compiled by the
-/// driver), an elementwise op and a reduction, a cuBLAS GEMM, a cuSOLVER SVD. Each result is
-/// compared with the CPU. Exit status 0 when every step passed, 1 when one failed, 3 without a GPU.
+/// driver), an elementwise op and a reduction, a cuBLAS GEMM, a cuSOLVER SVD, and the fused low-rank
+/// linear forward and backward reached through autograd. Each result is compared with the CPU. Exit status 0 when every step passed, 1 when one failed, 3 without a GPU.
 public final class CudaCheck {
     private CudaCheck() {}
 
@@ -28,8 +29,28 @@ public final class CudaCheck {
         ok &= step("cuBLAS DGEMM", () -> a.to(gpu).matmul(b.to(gpu)).to(Device.cpu()).sub(a.matmul(b)).abs().max().item(), 1e-12);
         ok &= step("cuSOLVER SVD (gesvdj)", () ->
                 Linalg.svdvals(a.to(gpu)).to(Device.cpu()).sub(Linalg.svdvals(a)).abs().max().item(), 1e-10);
+        ok &= step("low-rank linear via autograd (PTX module lowrank, fused backward)", () -> lowRankDeviation(gpu), 1e-4);
         System.out.println("memory: " + Cuda.memoryStats(gpu));
         System.exit(ok ? 0 : 1);
+    }
+
+    /// One F32 `Functional.lowRankLinear` (SoRA's gated form) forward and backward on `gpu` and on
+    /// the CPU: the largest deviation of dA and dg, relative to the gradient's scale (both are sums of
+    /// at most 64·48 F32 terms, so about 1e-6 is expected).
+    private static double lowRankDeviation(Device gpu) {
+        Generator gen = new Generator(4);
+        Tensor x = Tensor.randn(gen, DType.F32, 64, 96), w = Tensor.randn(gen, DType.F32, 48, 96).mul(0.1);
+        Tensor a = Tensor.randn(gen, DType.F32, 8, 96).mul(0.1), b = Tensor.randn(gen, DType.F32, 48, 8).mul(0.1), g = Tensor.randn(gen, DType.F32, 8);
+        Tensor[][] grads = new Tensor[2][];
+        for (int i = 0; i < 2; i++) {
+            Device dev = i == 0 ? Device.cpu() : gpu;
+            Tensor ai = a.to(dev).requiresGrad(true), gi = g.to(dev).requiresGrad(true);
+            Functional.lowRankLinear(x.to(dev), w.to(dev), null, ai, b.to(dev), gi, 2.0).square().sum().backward();
+            grads[i] = new Tensor[] {ai.grad().to(Device.cpu()), gi.grad().to(Device.cpu())};
+        }
+        double dev = 0;
+        for (int j = 0; j < 2; j++) dev = Math.max(dev, grads[1][j].sub(grads[0][j]).abs().max().item() / grads[0][j].abs().max().item());
+        return dev;
     }
 
     /// Runs one smoke step: its deviation from the CPU must be within `tol`.

@@ -89,31 +89,65 @@ public final class CudaLowRank {
         return out;
     }
 
-    /// The backward of [#forward] for upstream gradient dy [..., d_out], given its `h`.
+    /// The backward of [#forward] for upstream gradient dy [..., d_out], given its `h`: dA, dB, dg
+    /// (for LoRA null) and dx when `needDx`.
     public static Grads backward(Tensor x, Tensor dy, Tensor w, Tensor a, Tensor b, Tensor g, double s, Tensor h, boolean needDx) {
-        if (!supports(x, w, null, a, b, g) || !dy.isContiguous() || dy.dtype() != DType.F32) {
-            throw new IllegalArgumentException("lowRankLinear backward: needs the fused path's operands (F32, contiguous, r <= 64)");
+        if (h == null) throw new IllegalArgumentException("lowRankLinear backward: h is null");
+        return backward(x, dy, w, a, b, g, s, h, needDx, true, true, true);
+    }
+
+    /// True when [#backward] takes these operands: [#supports] holds, dy is F32 on x's device, and N > 0.
+    public static boolean supportsBackward(Tensor dy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor g) {
+        return supports(x, w, null, a, b, g) && dy.storage() instanceof CudaStorage && dy.dtype() == DType.F32
+                && x.device().equals(dy.device()) && x.numel() > 0;
+    }
+
+    /// The backward of [#forward] for upstream gradient dy [..., d_out] (any layout: a strided dy is
+    /// copied once). `h` = x·Aᵀ [N, r] as [Forward] saved it, or null to recompute it on cuBLAS, as
+    /// autograd does (`FusedKernels.loraBackward`): one pass over x, which dA reads anyway. The
+    /// fused kernel reads dy once for u = s·h⊙g, dh = s·(dy·B)⊙g and dg's per-tile partials; cuBLAS
+    /// then does only the long reductions asked for. Returns dx [..., d_in], dA [r, d_in],
+    /// dB [d_out, r], dg [r], each null where not asked (dg also for LoRA).
+    public static Grads backward(Tensor x, Tensor dy, Tensor w, Tensor a, Tensor b, Tensor g, double s, Tensor h,
+                                 boolean needX, boolean needA, boolean needB, boolean needG) {
+        if (!supportsBackward(dy, x, w, a, b, g)) {
+            throw new IllegalArgumentException("lowRankLinear backward: needs the fused path's operands (F32 on one device, x contiguous, 1 <= r <= "
+                    + KernelCatalog.LOWRANK_MAX_RANK + ", N > 0)");
         }
         int din = x.size(-1), dout = w.size(0), r = a.size(0);
         check(w, dout, din, a, b, g, null);
         CudaBackend be = backend(x);
-        CudaDevice d = CudaBackend.on("lowRankLinear backward", x, dy, a, b, h);
+        CudaDevice d = CudaBackend.on("lowRankLinear backward", x, dy, w, a, b);
         int n = (int) (x.numel() / din);
-        Tensor x2 = x.reshape(n, din), dy2 = dy.reshape(n, dout);
-        if (!Arrays.equals(h.shapeRef(), new int[] {n, r})) throw new IllegalArgumentException("lowRankLinear backward: h has shape " + Shape.str(h.shapeRef()));
-        int tiles = Math.max(1, (n + KernelCatalog.TILE_ROWS - 1) / KernelCatalog.TILE_ROWS);
-        Tensor u = be.empty(d, DType.F32, n, r), dh = be.empty(d, DType.F32, n, r);
-        Tensor dgPartial = g == null ? null : be.emptyZero(d, DType.F32, tiles, r);
-        if (n > 0) {
-            d.launch("lowrank_bwd_f32", n, new KernelArgs().ptr(u).ptr(dh).ptrOrNull(dgPartial).ptr(dy2).ptr(b).ptrOrNull(g).ptr(h)
-                    .f32((float) s).i32(n).i32(dout).i32(r));
+        if (dy.numel() != (long) n * dout) {
+            throw new IllegalArgumentException("lowRankLinear backward: dy has shape " + Shape.str(dy.shapeRef()) + " for x " + Shape.str(x.shapeRef()) + ", d_out " + dout);
         }
-        Tensor dg = g == null ? null : dgPartial.sum(0, false);       // deterministic: a fixed-order reduction
-        Tensor dB = be.empty(d, DType.F32, dout, r), dA = be.empty(d, DType.F32, r, din);
-        be.gemm(dy2.t(), u, dB, 1.0, 0.0);                           // dB = dyᵀ·u
-        be.gemm(dh.t(), x2, dA, 1.0, 0.0);                           // dA = dhᵀ·x
-        Tensor dx = null;
-        if (needDx) {
+        Tensor x2 = x.reshape(n, din), dy2 = (dy.isContiguous() ? dy : be.contiguousCopy(dy)).reshape(n, dout);
+        if (h == null) {
+            h = be.empty(d, DType.F32, n, r);
+            be.gemm(x2, a.t(), h, 1.0, 0.0);                         // h = x·Aᵀ, recomputed
+        } else if (!Arrays.equals(h.shapeRef(), new int[] {n, r}) || !h.isContiguous() || h.dtype() != DType.F32) {
+            throw new IllegalArgumentException("lowRankLinear backward: h is " + h.dtype() + " " + Shape.str(h.shapeRef()) + ", expected contiguous F32 [" + n + ", " + r + "]");
+        } else {
+            CudaBackend.on("lowRankLinear backward", x, h);
+        }
+        boolean dgAsked = needG && g != null;
+        int tiles = (n + KernelCatalog.TILE_ROWS - 1) / KernelCatalog.TILE_ROWS;
+        Tensor u = be.empty(d, DType.F32, n, r), dh = be.empty(d, DType.F32, n, r);
+        Tensor dgPartial = dgAsked ? be.emptyZero(d, DType.F32, tiles, r) : null;
+        d.launch("lowrank_bwd_f32", n, new KernelArgs().ptr(u).ptr(dh).ptrOrNull(dgPartial).ptr(dy2).ptr(b).ptrOrNull(g).ptr(h)
+                .f32((float) s).i32(n).i32(dout).i32(r));
+        Tensor dg = dgAsked ? dgPartial.sum(0, false) : null;        // deterministic: a fixed-order reduction
+        Tensor dB = null, dA = null, dx = null;
+        if (needB) {
+            dB = be.empty(d, DType.F32, dout, r);
+            be.gemm(dy2.t(), u, dB, 1.0, 0.0);                       // dB = dyᵀ·u
+        }
+        if (needA) {
+            dA = be.empty(d, DType.F32, r, din);
+            be.gemm(dh.t(), x2, dA, 1.0, 0.0);                       // dA = dhᵀ·x
+        }
+        if (needX) {
             Tensor dx2 = be.empty(d, DType.F32, n, din);
             be.gemm(dy2, w, dx2, 1.0, 0.0);                          // dense: dy·W
             be.gemm(dh, a, dx2, 1.0, 1.0);                           // low rank, accumulated: + dh·A

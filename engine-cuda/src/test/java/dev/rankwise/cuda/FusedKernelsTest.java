@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.rankwise.cuda.Gpu.close;
 
 /// Rankwise's own kernels (kernels/lowrank.cu, svdinit.cu, optim.cu) against their CPU references:
 /// the composed low-rank linear and its autograd gradients (in F64), the CPU SVD, AdamW and the SoRA
@@ -34,14 +35,6 @@ class FusedKernelsTest {
 
     private static Tensor rnd(long seed, double scale, int... shape) {
         return Tensor.randn(new Generator(seed), DType.F32, shape).mul(scale);
-    }
-
-    private static void close(Tensor want, Tensor got, double rel, String what) {
-        double[] w = want.to(Device.cpu()).to(DType.F64).toDoubleArray(), g = got.to(Device.cpu()).to(DType.F64).toDoubleArray();
-        assertEquals(w.length, g.length, what);
-        double scale = 1e-30;
-        for (double v : w) scale = Math.max(scale, Math.abs(v));
-        for (int i = 0; i < w.length; i++) assertEquals(w[i], g[i], rel * scale, what + " element " + i);
     }
 
     @Test
