@@ -47,7 +47,7 @@ final class Ops {
     /// A view of `t` broadcast to `shape` (stride 0 on new and size-1 dims), outside the graph.
     static Tensor broadcastView(Tensor t, int[] shape) {
         int[] ts = t.shapeRef();
-        if (Shape.same(ts, shape)) return t;
+        if (Arrays.equals(ts, shape)) return t;
         int lead = shape.length - ts.length;
         int[] st = new int[shape.length];
         int[] tst = t.stridesRef();
@@ -177,7 +177,7 @@ final class Ops {
         sameDevice(name, self, o);
         requireFloat(name, self);
         int[] shape = Shape.broadcast(name, self.shapeRef(), o.shapeRef());
-        if (!Shape.same(shape, self.shapeRef())) {
+        if (!Arrays.equals(shape, self.shapeRef())) {
             throw new IllegalArgumentException(name + ": operand of shape " + Shape.str(o.shapeRef())
                     + " would change the shape " + Shape.str(self.shapeRef()));
         }
@@ -313,8 +313,9 @@ final class Ops {
     }
 
     /// The low-rank linear `y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ` as one fused op (see
-    /// `nn.Functional.lowRankLinear`). Recorded with the fused backward when W and the bias are frozen;
-    /// otherwise composed from primitives, so every input gets its gradient.
+    /// `nn.Functional.lowRankLinear`). The forward is the backend's fused kernel whether or not the graph
+    /// is recorded, so recording never changes the values; the backward is the fused one, plus dW and
+    /// dbias when W or the bias trains (full fine-tuning through the same layer).
     static Tensor lowRankLinear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
         String op = "lowRankLinear";
         Tensor[] all = {x, w, bias, a, b, g};
@@ -335,16 +336,16 @@ final class Ops {
         }
         DType dt = x.dtype();
         for (Tensor t : all) if (t != null && t.dtype() != dt) return composedLowRank(x, w, bias, a, b, g, s);
-        boolean frozen = !w.requiresGrad() && (bias == null || !bias.requiresGrad());
-        boolean rec = GradMode.enabled() && (!frozen || x.requiresGrad() || a.requiresGrad() || b.requiresGrad() || g != null && g.requiresGrad());
-        if (rec && !frozen) return composedLowRank(x, w, bias, a, b, g, s);
+        boolean rec = false;
+        for (Tensor t : all) rec |= t != null && t.requiresGrad();
+        rec &= GradMode.enabled();
         Tensor y;
         try (var ignored = GradMode.noGrad()) {
             y = x.backend().fused().loraForward(x.detach(), w.detach(), bias == null ? null : bias.detach(), a.detach(), b.detach(),
                     g == null ? null : g.detach(), s);
         }
         Tensor.anomalyCheck(op, y);
-        return rec ? record(y, op, new Tensor[] {x, a, b, g}, Derivatives.lowRankLinear(x, w, a, b, g, s)) : y;
+        return rec ? record(y, op, all, Derivatives.lowRankLinear(x, w, bias, a, b, g, s)) : y;
     }
 
     private static Tensor composedLowRank(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
@@ -509,7 +510,7 @@ final class Ops {
             throw new IllegalArgumentException(op + ": cannot reshape " + Shape.str(x.shapeRef()) + " ("
                     + x.numel() + " elements) into " + Arrays.toString(newShape));
         }
-        if (Shape.same(shape, x.shapeRef())) return x;
+        if (Arrays.equals(shape, x.shapeRef())) return x;
         int[] strides = viewStrides(x.shapeRef(), x.stridesRef(), shape);
         Tensor out;
         if (strides != null) {

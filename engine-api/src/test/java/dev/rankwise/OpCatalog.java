@@ -224,19 +224,29 @@ public final class OpCatalog {
             }
             return new Trial(str("matmul", sa, sb), List.of(in(sa, any), in(sb, any)), t -> t.get(0).matmul(t.get(1)), Math.max(1, k));
         }));
-        // The low-rank linear y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ, W and bias frozen.
+        // The low-rank linear y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ: a frozen W and bias take the fused
+        // backward; now and then W is an input too, which takes the composed path.
         c.add(new Case("lowRankLinear", r -> {
-            int din = 1 + r.nextInt(4), dout = 1 + r.nextInt(4), rank = 1 + r.nextInt(3);
-            int[] xs = concat(shape(r, 0, 1, false), 1 + r.nextInt(3), din);
-            boolean gated = r.nextBoolean(), biased = r.nextBoolean();
-            Tensor w = Tensor.randn(new dev.rankwise.random.Generator(r.nextLong()), DType.F64, dout, din);
-            Tensor bias = biased ? Tensor.randn(new dev.rankwise.random.Generator(r.nextLong()), DType.F64, dout) : null;
-            List<Input> ins = new ArrayList<>(List.of(in(xs, any), in(new int[] {rank, din}, any), in(new int[] {dout, rank}, any)));
+            int[] lead = shape(r, 1, 2, false);
+            int dIn = 1 + r.nextInt(4), dOut = 1 + r.nextInt(4), rank = 1 + r.nextInt(3);
+            boolean gated = r.nextBoolean(), biased = r.nextBoolean(), trainW = r.nextInt(4) == 0;
+            double s = 0.5 + r.nextDouble();
+            double[] w = new double[dOut * dIn], bias = new double[dOut];
+            for (int i = 0; i < w.length; i++) w[i] = r.nextGaussian();
+            for (int i = 0; i < bias.length; i++) bias[i] = r.nextGaussian();
+            int[] sx = Arrays.copyOf(lead, lead.length + 1);
+            sx[lead.length] = dIn;
+            List<Input> ins = new ArrayList<>(List.of(in(sx, any), in(new int[] {rank, dIn}, any), in(new int[] {dOut, rank}, any)));
             if (gated) ins.add(in(new int[] {rank}, any));
-            return new Trial(str("lowRankLinear" + (gated ? " gated" : "") + (biased ? " biased" : ""), xs, new int[] {dout, din}, new int[] {rank}), ins,
-                    t -> t.get(0).lowRankLinear(w.to(t.get(0).dtype()).to(t.get(0).device()),
-                            bias == null ? null : bias.to(t.get(0).dtype()).to(t.get(0).device()),
-                            t.get(1), t.get(2), gated ? t.get(3) : null, 0.7), din + rank);
+            if (trainW) ins.add(in(new int[] {dOut, dIn}, any));
+            String what = str("lowRankLinear x", sx) + " d_out " + dOut + " r " + rank + (gated ? " gated" : "")
+                    + (biased ? " bias" : "") + (trainW ? " W trained" : "") + " s " + s;
+            return new Trial(what, ins, t -> {
+                Tensor x = t.get(0);
+                Tensor wt = trainW ? t.get(t.size() - 1) : Tensor.fromArray(w, dOut, dIn).to(x.dtype()).to(x.device());
+                Tensor bt = biased ? Tensor.fromArray(bias, dOut).to(x.dtype()).to(x.device()) : null;
+                return x.lowRankLinear(wt, bt, t.get(1), t.get(2), gated ? t.get(3) : null, s);
+            }, dIn + rank + 1);
         }));
         // Softmax.
         c.add(alongDim("softmax", any, (x, d, k) -> x.softmax(d)));

@@ -28,13 +28,20 @@ public final class AtomicWrite {
         try {
             keepUsualPermissions(tmp, target);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16) {
+                OutputStream out = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+                // Writers may close what they are given (Jackson does by default); the channel must stay
+                // open for force(), so closing only flushes.
+                content.write(new java.io.FilterOutputStream(out) {
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        out.write(b, off, len);
+                    }
+
                     @Override
                     public void close() throws IOException {
-                        flush();   // writers that close their stream (JSON mappers do) must not close the channel before the sync
+                        out.flush();
                     }
-                };
-                content.write(out);
+                });
                 out.flush();
                 ch.force(true);
             }

@@ -12,6 +12,7 @@ import dev.rankwise.spi.FusedKernels.LoraGrads;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -119,14 +120,28 @@ class LowRankTest {
         GradCheck.check(in -> Functional.lowRankLinear(x, w, null, in.get(0), in.get(1), in.get(2), 2.0), a, b, g);
     }
 
+    /// One fused node whether or not W trains, and recording never changes the forward's values.
     @Test
-    void recordsOneFusedNodeOnlyWhenTheBaseIsFrozen() {
+    void recordsOneFusedNodeAndTheSameValuesWhenTheBaseTrains() {
         Generator gen = new Generator(6);
         Tensor x = Tensor.randn(gen, DType.F32, 4, 6), w = Tensor.randn(gen, DType.F32, 5, 6);
         Tensor a = Tensor.randn(gen, DType.F32, 2, 6).requiresGrad(true), b = Tensor.randn(gen, DType.F32, 5, 2).requiresGrad(true);
-        assertEquals("lowRankLinear", Functional.lowRankLinear(x, w, null, a, b, null, 1).gradFn().op());
+        Tensor frozen = Functional.lowRankLinear(x, w, null, a, b, null, 1);
+        assertEquals("lowRankLinear", frozen.gradFn().op());
         w.requiresGrad(true);
-        assertNotEquals("lowRankLinear", Functional.lowRankLinear(x, w, null, a, b, null, 1).gradFn().op());
+        Tensor trained = Functional.lowRankLinear(x, w, null, a, b, null, 1);
+        assertEquals("lowRankLinear", trained.gradFn().op());
+        assertArrayEquals(frozen.toDoubleArray(), trained.toDoubleArray());
+    }
+
+    /// Full fine-tuning through the same op: W and the bias get dW = dyᵀ x and dbias = Σ dy.
+    @Test
+    void trainableBaseGetsItsGradientThroughTheFusedOp() {
+        Generator gen = new Generator(7);
+        Tensor x = Tensor.randn(gen, DType.F64, 2, 3, 6), w = Tensor.randn(gen, DType.F64, 5, 6), bias = Tensor.randn(gen, DType.F64, 5);
+        Tensor a = Tensor.randn(gen, DType.F64, 3, 6), b = Tensor.randn(gen, DType.F64, 5, 3), g = Tensor.randn(gen, DType.F64, 3);
+        GradCheck.check(in -> Functional.lowRankLinear(in.get(0), in.get(1), in.get(2), in.get(3), in.get(4), in.get(5), 0.7), x, w, bias, a, b, g);
+        GradCheck.check(in -> Functional.lowRankLinear(x, in.get(0), null, a, b, null, 1.5), w);
     }
 
     @Test
