@@ -47,7 +47,7 @@ final class Ops {
     /// A view of `t` broadcast to `shape` (stride 0 on new and size-1 dims), outside the graph.
     static Tensor broadcastView(Tensor t, int[] shape) {
         int[] ts = t.shapeRef();
-        if (Shape.same(ts, shape)) return t;
+        if (Arrays.equals(ts, shape)) return t;
         int lead = shape.length - ts.length;
         int[] st = new int[shape.length];
         int[] tst = t.stridesRef();
@@ -177,7 +177,7 @@ final class Ops {
         sameDevice(name, self, o);
         requireFloat(name, self);
         int[] shape = Shape.broadcast(name, self.shapeRef(), o.shapeRef());
-        if (!Shape.same(shape, self.shapeRef())) {
+        if (!Arrays.equals(shape, self.shapeRef())) {
             throw new IllegalArgumentException(name + ": operand of shape " + Shape.str(o.shapeRef())
                     + " would change the shape " + Shape.str(self.shapeRef()));
         }
@@ -510,7 +510,7 @@ final class Ops {
             throw new IllegalArgumentException(op + ": cannot reshape " + Shape.str(x.shapeRef()) + " ("
                     + x.numel() + " elements) into " + Arrays.toString(newShape));
         }
-        if (Shape.same(shape, x.shapeRef())) return x;
+        if (Arrays.equals(shape, x.shapeRef())) return x;
         int[] strides = viewStrides(x.shapeRef(), x.stridesRef(), shape);
         Tensor out;
         if (strides != null) {
