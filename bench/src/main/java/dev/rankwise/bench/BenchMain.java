@@ -51,6 +51,9 @@ public final class BenchMain {
         SUITES.put("lowrank", Suites::lowrank);
         SUITES.put("elementwise", Suites::elementwise);
         SUITES.put("autograd", Suites::autograd);
+        SUITES.put("linalg", Suites::linalg);
+        SUITES.put("gpu", GpuSuites::gpu);
+        SUITES.put("gpu-lowrank", GpuSuites::lowrank);
     }
 
     @FunctionalInterface
@@ -183,15 +186,17 @@ public final class BenchMain {
     }
 
     /// Runs a PyTorch peer script with Debian's python3 (where `import torch` works); null without torch.
-    static Double torch(String caseName, int threads, boolean quick) {
+    /// `extra` arguments follow the case's usual three (e.g. a file holding the input).
+    static Double torch(String caseName, int threads, boolean quick, String... extra) {
         for (String py : new String[] {"/usr/bin/python3", "python3"}) {
             try {
                 Path script = Files.createTempFile("torch_peer", ".py");
                 try (var in = BenchMain.class.getResourceAsStream("torch_peer.py")) {
                     Files.write(script, in.readAllBytes());
                 }
-                Process p = new ProcessBuilder(py, script.toString(), caseName, Integer.toString(threads), quick ? "quick" : "full")
-                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                List<String> cmd = new ArrayList<>(List.of(py, script.toString(), caseName, Integer.toString(threads), quick ? "quick" : "full"));
+                cmd.addAll(List.of(extra));
+                Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
                 int code = p.waitFor();
                 Files.deleteIfExists(script);

@@ -110,6 +110,10 @@ final class Suites {
         return rows;
     }
 
+    static List<Row> linalg(Options o) throws Exception {
+        return LinalgBenchmark.suite(o);
+    }
+
     /// "method|k=v|…" → {k: v}.
     static Map<String, String> parse(String key) {
         Map<String, String> m = new java.util.TreeMap<>();

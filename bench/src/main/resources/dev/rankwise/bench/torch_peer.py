@@ -1,7 +1,8 @@
 """PyTorch (CPU, eager) peers of Rankwise's benchmarks, timed the same way: median of repeated runs.
 
-Usage: python3 torch_peer.py CASE THREADS   (CASE: lowrank-lora, lowrank-sora, autograd-forward,
-autograd-forward+backward). Prints one JSON object: {"case", "value", "unit"}.
+Usage: python3 torch_peer.py CASE THREADS [quick|full] [FILE]   (CASE: lowrank-lora, lowrank-sora,
+autograd-forward, autograd-forward+backward; svd_lowrank and svd_lowrank-error, which read the square F32
+matrix from FILE, raw little-endian). Prints one JSON object: {"case", "value", "unit"}.
 """
 import json, statistics, sys, time
 
@@ -25,7 +26,19 @@ def main():
     quick = len(sys.argv) > 3 and sys.argv[3] == "quick"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    if case.startswith("lowrank"):
+    if case.startswith("svd_lowrank"):
+        import numpy as np
+        data = np.fromfile(sys.argv[4], dtype="<f4")
+        size = int(round(len(data) ** 0.5))
+        a = torch.from_numpy(data.reshape(size, size).copy())
+        if case.endswith("error"):
+            u, s, v = torch.svd_lowrank(a, q=16, niter=2)
+            a64 = a.double()
+            value = ((a64 - u.double() @ torch.diag(s.double()) @ v.double().T).norm() / a64.norm()).item()
+            unit = "rel. error"
+        else:
+            value, unit = timed(lambda: torch.svd_lowrank(a, q=16, niter=2), warmup=2, reps=7) * 1e3, "ms"
+    elif case.startswith("lowrank"):
         n, d, r = (512, 256, 16) if quick else (4096, 1024, 16)
         x = torch.randn(n, d)
         w = torch.randn(d, d) * 0.03

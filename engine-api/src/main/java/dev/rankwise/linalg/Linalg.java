@@ -290,15 +290,27 @@ public final class Linalg {
         if (a.requiresGrad() && GradMode.enabled()) {
             throw new IllegalStateException(op + ": decompositions are not differentiable; call it under GradMode.noGrad() or on a.detach()");
         }
-        double[] v = a.toDoubleArray();
-        int n = a.size(1);
+        requireFinite(op, "input", a);
+        return a;
+    }
+
+    /// Fails, naming the op, the shape and the first bad element, when `t` holds a NaN or an infinity.
+    private static void requireFinite(String op, String what, Tensor t) {
+        if (t.numel() == 0) return;
+        double probe;
+        try (var ignored = GradMode.noGrad()) {
+            // 0·x is 0 for every finite x and NaN for NaN or ±Inf: one pass on the tensor's own backend.
+            probe = t.mul(0.0).sum().item();
+        }
+        if (Double.isFinite(probe)) return;
+        double[] v = t.toDoubleArray();
+        int cols = t.rank() == 2 ? t.size(1) : 1;
         for (int i = 0; i < v.length; i++) {
             if (!Double.isFinite(v[i])) {
-                throw new IllegalArgumentException(op + ": input of shape " + Shape.str(a.shape()) + " contains "
-                        + v[i] + " at (" + i / n + ", " + i % n + ")");
+                String at = t.rank() == 2 ? "(" + i / cols + ", " + i % cols + ")" : "(" + i + ")";
+                throw new IllegalArgumentException(op + ": " + what + " of shape " + Shape.str(t.shape()) + " contains " + v[i] + " at " + at);
             }
         }
-        return a;
     }
 
     private static void checkSquare(String op, Tensor a) {
@@ -324,6 +336,7 @@ public final class Linalg {
                     + " does not match A of shape " + Shape.str(a.shape()));
         }
         if (b2.dtype() != a.dtype()) b2 = b2.to(a.dtype());
+        requireFinite(op, "right-hand side", b);
         return b2;
     }
 

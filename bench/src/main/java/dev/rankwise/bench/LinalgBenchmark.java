@@ -1,0 +1,284 @@
+package dev.rankwise.bench;
+
+import dev.rankwise.DType;
+import dev.rankwise.Tensor;
+import dev.rankwise.bench.BenchMain.Options;
+import dev.rankwise.bench.BenchMain.Row;
+import dev.rankwise.cpu.Parallel;
+import dev.rankwise.linalg.Linalg;
+import dev.rankwise.random.Generator;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas;
+import org.bytedeco.openblas.global.openblas_nolapack;
+import org.ejml.data.FMatrixRMaj;
+import org.ejml.dense.row.factory.DecompositionFactory_FDRM;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/// Dense decompositions of an F32 matrix through `Linalg` (what a user calls: validation, copies and
+/// the returned tensors included) against LAPACK from OpenBLAS (LAPACKE on off-heap buffers, the
+/// input copied back before each call since LAPACK overwrites it) and EJML's F32 decompositions:
+///
+/// - `svd`: thin U, S, Vh; LAPACK `sgesdd` (divide and conquer, jobz 'S').
+/// - `eigh`: values and vectors of a symmetric matrix; LAPACK `ssyevd`.
+/// - `qr`: reduced explicit Q and R; LAPACK `sgeqrf` + `sorgqr` (the same result), and `sgeqrf`
+///   alone (R and Q in reflector form only, half the work) as a second row.
+/// - `svdLowRank`: randomized rank-16 SVD with 2 power iterations of a 4096×4096 matrix with a
+///   decaying spectrum, against `torch.svd_lowrank` (same q, niter) run by `torch_peer.py` on the
+///   same matrix (passed as a raw F32 file), with both errors ‖A − UΣVᵀ‖_F/‖A‖_F in the table.
+///
+/// Rankwise and OpenBLAS run with the same thread count; EJML is single-threaded and runs once per
+/// case. Large cases use few iterations (each iteration is at least one decomposition).
+@State(Scope.Benchmark)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx6g"})
+public class LinalgBenchmark {
+    @Param({"svd"})
+    public String op;
+
+    /// "m x n".
+    @Param({"512x512"})
+    public String shape;
+
+    @Param({"1"})
+    public int threads;
+
+    int m, n;
+    float[] host;
+    Tensor a;
+    FloatPointer pa, ps, pu, pvt, ptau;
+    FMatrixRMaj ea, ework;
+
+    static final int LOW_RANK_Q = 16, LOW_RANK_NITER = 2;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        String[] p = shape.split("x");
+        m = Integer.parseInt(p[0]);
+        n = Integer.parseInt(p[1]);
+        Parallel.setThreads(threads);
+        openblas_nolapack.blas_set_num_threads(threads);
+        host = op.equals("svdLowRank") ? lowRankInput(m, n) : input(op, m, n);
+        a = Tensor.fromArray(host, m, n);
+        int k = Math.min(m, n);
+        pa = new FloatPointer(host);
+        ps = new FloatPointer((long) Math.max(m, n));
+        pu = new FloatPointer((long) m * k);
+        pvt = new FloatPointer((long) k * n);
+        ptau = new FloatPointer((long) k);
+        ea = new FMatrixRMaj(m, n, true, host);
+        ework = new FMatrixRMaj(m, n);
+    }
+
+    /// Gaussian, or for eigh its symmetric part.
+    static float[] input(String op, int m, int n) {
+        Random r = new Random(1);
+        float[] x = new float[m * n];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        if (op.equals("eigh")) {
+            for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) x[j * n + i] = x[i * n + j];
+        }
+        return x;
+    }
+
+    /// A = X·diag(0.9^i)·Y + 10⁻³·G with X [m, 256], Y [256, n], G [m, n] Gaussian (scaled to unit
+    /// column norms): a spectrum that decays geometrically to a noise floor, so a rank-16 approximation
+    /// is meaningful and its error differs between methods.
+    static float[] lowRankInput(int m, int n) {
+        int r = 256;
+        Generator g = new Generator(11);
+        Tensor x = Tensor.randn(g, DType.F32, m, r).div(Math.sqrt(m));
+        Tensor y = Tensor.randn(g, DType.F32, r, n).div(Math.sqrt(n));
+        double[] d = new double[r];
+        for (int i = 0; i < r; i++) d[i] = Math.pow(0.9, i);
+        Tensor a = x.mul(Tensor.fromArray(d, r).to(DType.F32)).matmul(y).add(Tensor.randn(g, DType.F32, m, n).mul(1e-3 / Math.sqrt(m)));
+        return a.toFloatArray();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        for (var ptr : new org.bytedeco.javacpp.Pointer[] {pa, ps, pu, pvt, ptau}) if (ptr != null) ptr.close();
+    }
+
+    @Benchmark
+    public Object rankwise() {
+        return switch (op) {
+            case "svd" -> Linalg.svd(a);
+            case "eigh" -> Linalg.eigh(a);
+            case "qr" -> Linalg.qr(a, false);
+            case "svdLowRank" -> Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, new Generator(7));
+            default -> throw new IllegalArgumentException(op);
+        };
+    }
+
+    @Benchmark
+    public Object openblas() {
+        pa.put(host);
+        int k = Math.min(m, n), info;
+        // Column-major on the row-major buffer is Aᵀ: its SVD is A's with U and V swapped, at the same
+        // cost, and saves LAPACKE a transposed copy. The symmetric matrix is its own transpose.
+        switch (op) {
+            case "svd" -> info = openblas.LAPACKE_sgesdd(openblas.LAPACK_COL_MAJOR, (byte) 'S', n, m, pa, n, ps, pvt, n, pu, k);
+            case "eigh" -> info = openblas.LAPACKE_ssyevd(openblas.LAPACK_COL_MAJOR, (byte) 'V', (byte) 'L', n, pa, n, ps);
+            case "qr" -> {
+                info = openblas.LAPACKE_sgeqrf(openblas.LAPACK_ROW_MAJOR, m, n, pa, n, ptau);
+                if (info == 0) info = openblas.LAPACKE_sorgqr(openblas.LAPACK_ROW_MAJOR, m, k, k, pa, n, ptau);
+            }
+            default -> throw new IllegalArgumentException(op);
+        }
+        if (info != 0) throw new IllegalStateException("LAPACK " + op + " info " + info);
+        return pa;
+    }
+
+    @Benchmark
+    public Object openblasGeqrf() {
+        pa.put(host);
+        int info = openblas.LAPACKE_sgeqrf(openblas.LAPACK_ROW_MAJOR, m, n, pa, n, ptau);
+        if (info != 0) throw new IllegalStateException("sgeqrf info " + info);
+        return pa;
+    }
+
+    @Benchmark
+    public Object ejml() {
+        ework.setTo(ea);
+        boolean ok = switch (op) {
+            case "svd" -> DecompositionFactory_FDRM.svd(m, n, true, true, true).decompose(ework);
+            case "eigh" -> DecompositionFactory_FDRM.eig(n, true, true).decompose(ework);
+            case "qr" -> {
+                var qr = DecompositionFactory_FDRM.qr(m, n);
+                boolean r = qr.decompose(ework);
+                qr.getQ(null, true);
+                qr.getR(null, true);
+                yield r;
+            }
+            default -> throw new IllegalArgumentException(op);
+        };
+        if (!ok) throw new IllegalStateException("EJML " + op + " failed");
+        return ework;
+    }
+
+    // ---------------------------------------------------------------- the suite
+
+    static final String[] QUICK = {"256x256", "512x512"};
+    static final String[] FULL = {"256x256", "512x512", "1024x1024", "2048x2048", "4096x1024"};
+
+    static List<Row> suite(Options o) throws Exception {
+        List<Row> rows = new ArrayList<>();
+        String[] shapes = o.quick() ? QUICK : FULL;
+        for (String op : new String[] {"svd", "eigh", "qr"}) {
+            for (String shape : shapes) {
+                String[] mn = shape.split("x");
+                if (op.equals("eigh") && !mn[0].equals(mn[1])) continue;
+                boolean big = Integer.parseInt(mn[0]) * (long) Integer.parseInt(mn[1]) >= 1024L * 1024;
+                Map<String, Double> ejml = run(op, shape, 1, "ejml", o.quick(), big);
+                for (int th : o.threads()) {
+                    Map<String, Double> t = run(op, shape, th, op.equals("qr") ? "(rankwise|openblas|openblasGeqrf)" : "(rankwise|openblas)", o.quick(), big);
+                    double mine = t.get("rankwise") / 1e6;
+                    String cs = op + " F32 " + shape;
+                    String lapack = switch (op) {
+                        case "svd" -> "OpenBLAS LAPACK sgesdd";
+                        case "eigh" -> "OpenBLAS LAPACK ssyevd";
+                        default -> "OpenBLAS sgeqrf+sorgqr";
+                    };
+                    double ob = t.get("openblas") / 1e6;
+                    rows.add(new Row(cs, th, mine, ob, lapack, ob / mine, "ms"));
+                    if (op.equals("qr")) {
+                        double geqrf = t.get("openblasGeqrf") / 1e6;
+                        rows.add(new Row(cs, th, mine, geqrf, "OpenBLAS sgeqrf (R only)", geqrf / mine, "ms"));
+                    }
+                    double ej = ejml.get("ejml") / 1e6;
+                    rows.add(new Row(cs, th, mine, ej, "EJML (1 thread)", ej / mine, "ms"));
+                }
+            }
+        }
+        rows.addAll(lowRank(o));
+        return rows;
+    }
+
+    /// Randomized SVD against torch.svd_lowrank on the same matrix; the error rows compare
+    /// ‖A − UΣVᵀ‖_F/‖A‖_F (lower is better, so the ratio is torch's error over ours).
+    static List<Row> lowRank(Options o) throws Exception {
+        List<Row> rows = new ArrayList<>();
+        int size = o.quick() ? 1024 : 4096;
+        String shape = size + "x" + size, cs = "svdLowRank q=16 niter=2 F32 " + shape;
+        float[] host = lowRankInput(size, size);
+        Path file = Files.createTempFile("rankwise-lowrank", ".f32");
+        try {
+            writeRaw(file, host);
+            Tensor a = Tensor.fromArray(host, size, size);
+            double myErr = relError(a, Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, new Generator(7)));
+            Double torchErr = BenchMain.torch("svd_lowrank-error", 1, o.quick(), file.toString());
+            for (int th : o.threads()) {
+                double mine = run("svdLowRank", shape, th, "rankwise", o.quick(), true).get("rankwise") / 1e6;
+                Double torch = BenchMain.torch("svd_lowrank", th, o.quick(), file.toString());
+                rows.add(new Row(cs, th, mine, torch == null ? Double.NaN : torch,
+                        torch == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torch == null ? Double.NaN : torch / mine, "ms"));
+            }
+            rows.add(new Row(cs + " error", 1, myErr, torchErr == null ? Double.NaN : torchErr,
+                    torchErr == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torchErr == null ? Double.NaN : torchErr / myErr, "rel. error"));
+        } finally {
+            Files.deleteIfExists(file);
+        }
+        return rows;
+    }
+
+    static double relError(Tensor a, Linalg.Svd s) {
+        Tensor a64 = a.to(DType.F64);
+        Tensor approx = s.u().to(DType.F64).mul(s.s().to(DType.F64)).matmul(s.vh().to(DType.F64));
+        return a64.sub(approx).norm().item() / a64.norm().item();
+    }
+
+    private static void writeRaw(Path file, float[] x) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(x.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(x);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(buf);
+        }
+    }
+
+    /// One JMH run of the given methods for one case: ns/op by method name.
+    static Map<String, Double> run(String op, String shape, int threads, String methods, boolean quick, boolean big) throws Exception {
+        var b = new OptionsBuilder()
+                .include(LinalgBenchmark.class.getName() + "\\." + methods + "$")
+                .mode(Mode.AverageTime).timeUnit(TimeUnit.NANOSECONDS).forks(1)
+                .param("op", op).param("shape", shape).param("threads", Integer.toString(threads))
+                .shouldFailOnError(true);
+        if (big) {
+            // Each iteration is at least one call: one warm-up call, then three measured ones.
+            b.warmupIterations(1).warmupTime(TimeValue.milliseconds(1)).measurementIterations(3).measurementTime(TimeValue.milliseconds(1));
+        } else {
+            b.warmupIterations(quick ? 2 : 3).warmupTime(TimeValue.milliseconds(quick ? 300 : 1000))
+                    .measurementIterations(quick ? 3 : 5).measurementTime(TimeValue.milliseconds(quick ? 300 : 1000));
+        }
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (RunResult r : new Runner(b.build()).run()) {
+            String bench = r.getParams().getBenchmark();
+            out.put(bench.substring(bench.lastIndexOf('.') + 1), r.getPrimaryResult().getScore());
+        }
+        return out;
+    }
+}

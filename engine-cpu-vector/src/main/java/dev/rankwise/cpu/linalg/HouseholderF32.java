@@ -1,0 +1,162 @@
+package dev.rankwise.cpu.linalg;
+
+/// Householder reflectors on column-major F32 matrices: generation (LAPACK's dlarfg), the compact WY
+/// block form `H_0⋯H_{k−1} = I − V·T·Vᵀ` (Schreiber & Van Loan 1989; dlarft) applied with two GEMMs
+/// (dlarfb), the blocked QR factorization (dgeqrf) and the explicit or implicit Q (dorgqr, dormqr).
+/// GENERATED from `HouseholderF64.java` by `GenerateF32Linalg` (tests); do not edit.
+final class HouseholderF32 {
+    private HouseholderF32() {}
+
+    /// Panel width of the blocked QR and of the Q formation.
+    static final int NB = 32;
+
+    /// Turns x = a[o .. o+n) into β·e₁ by H = I − τ·v·vᵀ with v = (1, v₂…): a[o] becomes β and a[o+1..]
+    /// becomes v₂…; returns τ (0 when x is already a multiple of e₁).
+    static float larfg(int n, float[] a, int o) {
+        if (n <= 1) return 0;
+        /*keep*/double xnorm = BlasF32.nrm2(n - 1, a, o + 1, 1);
+        if (xnorm == 0) return 0;
+        /*keep*/double alpha = a[o];
+        /*keep*/double beta = -Math.copySign(Scalars.hypot(alpha, xnorm), alpha);
+        /*keep*/double tau = (beta - alpha) / beta;
+        /*keep*/double denom = alpha - beta;
+        if (Math.abs(denom) > 0x1p-100) {
+            BlasF32.scal(n - 1, (float) (1 / denom), a, o + 1);
+        } else {
+            // 1/denom could overflow the dtype: divide instead.
+            for (int i = o + 1; i < o + n; i++) a[i] = (float) (a[i] / denom);
+        }
+        a[o] = (float) beta;
+        return (float) tau;
+    }
+
+    /// Unblocked QR of the m×nb panel at `oa`: reflector j is left below the diagonal of column j.
+    static void geqr2(int m, int nb, float[] a, int oa, int lda, float[] tau, int ot) {
+        int k = Math.min(m, nb);
+        for (int i = 0; i < k; i++) {
+            int col = oa + i * lda + i;
+            float t = larfg(m - i, a, col);
+            tau[ot + i] = t;
+            if (t == 0 || i == nb - 1) continue;
+            float aii = a[col];
+            a[col] = 1;
+            for (int c = i + 1; c < nb; c++) {
+                int cc = oa + c * lda + i;
+                float w = BlasF32.dot(m - i, a, col, a, cc);
+                BlasF32.axpy(m - i, -t * w, a, col, a, cc);
+            }
+            a[col] = aii;
+        }
+    }
+
+    /// V (m×k, column-major, ld m) = the k reflectors stored below the diagonal at `oa`, with the unit
+    /// diagonal and the zeros above it written out, so GEMMs can use V as it is.
+    static void copyV(int m, int k, float[] a, int oa, int lda, float[] v) {
+        for (int j = 0; j < k; j++) {
+            int dst = j * m;
+            java.util.Arrays.fill(v, dst, dst + Math.min(j, m), 0);
+            if (j < m) {
+                v[dst + j] = 1;
+                System.arraycopy(a, oa + j * lda + j + 1, v, dst + j + 1, m - j - 1);
+            }
+        }
+    }
+
+    /// The upper triangular T (k×k, ld k) of `H_0⋯H_{k−1} = I − V·T·Vᵀ` (forward, columnwise).
+    static void larft(int m, int k, float[] v, float[] tau, int ot, float[] t) {
+        for (int i = 0; i < k; i++) {
+            float ti = tau[ot + i];
+            int col = i * k;
+            java.util.Arrays.fill(t, col, col + k, 0);
+            if (ti == 0) continue;
+            // T(0:i, i) = −τ_i·V(i:m, 0:i)ᵀ·V(i:m, i), then T(0:i, i) = T(0:i, 0:i)·T(0:i, i).
+            BlasF32.gemvT(m - i, i, -ti, v, i, m, v, i * m + i, t, col, 1);
+            for (int r = 0; r < i; r++) {
+                float s = 0;
+                for (int c = r; c < i; c++) s += t[c * k + r] * t[col + c];
+                t[col + r] = s;
+            }
+            t[col + i] = ti;
+        }
+    }
+
+    /// C (m×n at `oc`) ← H·C, or Hᵀ·C when `trans`, for H = I − V·T·Vᵀ with V m×k. Work: 2 k×n arrays.
+    static void applyLeft(boolean trans, int m, int n, int k, float[] v, float[] t, float[] c, int oc, int ldc) {
+        if (m == 0 || n == 0 || k == 0) return;
+        float[] w = new float[k * n], w2 = new float[k * n];
+        BlasF32.gemm(true, false, k, n, m, 1, v, 0, m, c, oc, ldc, 0, w, 0, k);
+        BlasF32.gemm(trans, false, k, n, k, 1, t, 0, k, w, 0, k, 0, w2, 0, k);
+        BlasF32.gemm(false, false, m, n, k, -1, v, 0, m, w2, 0, k, 1, c, oc, ldc);
+    }
+
+    /// C (m×n at `oc`) ← C·H, or C·Hᵀ when `trans`, for H = I − V·T·Vᵀ with V n×k.
+    static void applyRight(boolean trans, int m, int n, int k, float[] v, float[] t, float[] c, int oc, int ldc) {
+        if (m == 0 || n == 0 || k == 0) return;
+        float[] w = new float[m * k], w2 = new float[m * k];
+        BlasF32.gemm(false, false, m, k, n, 1, c, oc, ldc, v, 0, n, 0, w, 0, m);
+        BlasF32.gemm(false, trans, m, k, k, 1, w, 0, m, t, 0, k, 0, w2, 0, m);
+        BlasF32.gemm(false, true, m, n, k, -1, w2, 0, m, v, 0, n, 1, c, oc, ldc);
+    }
+
+    /// Blocked Householder QR of the m×n matrix at `oa` (dgeqrf): R is left on and above the
+    /// diagonal, the reflectors below it, their τ in `tau[0 .. min(m, n))`.
+    static void geqrf(int m, int n, float[] a, int oa, int lda, float[] tau) {
+        int k = Math.min(m, n);
+        float[] v = new float[m * NB], t = new float[NB * NB];
+        for (int j = 0; j < k; j += NB) {
+            int jb = Math.min(NB, k - j);
+            int panel = oa + j * lda + j;
+            geqr2(m - j, jb, a, panel, lda, tau, j);
+            if (j + jb < n) {
+                copyV(m - j, jb, a, panel, lda, v);
+                larft(m - j, jb, v, tau, j, t);
+                applyLeft(true, m - j, n - j - jb, jb, v, t, a, panel + jb * lda, lda);
+            }
+        }
+    }
+
+    /// C (m×n, ld ldc) ← Q·C for Q = H_0⋯H_{k−1} stored by [#geqrf] at `oa`. With `identityStart` C is
+    /// taken to be [I; 0] on entry (its first columns untouched by later reflectors are skipped), which
+    /// forms Q's first n columns explicitly (dorgqr).
+    static void applyQ(int m, int n, int k, float[] a, int oa, int lda, float[] tau, int ot, float[] c, int ldc, boolean identityStart) {
+        float[] v = new float[m * NB], t = new float[NB * NB];
+        for (int j = (k - 1) / NB * NB; j >= 0; j -= NB) {
+            int jb = Math.min(NB, k - j);
+            copyV(m - j, jb, a, oa + j * lda + j, lda, v);
+            larft(m - j, jb, v, tau, ot + j, t);
+            int c0 = identityStart ? j : 0;
+            applyLeft(false, m - j, n - c0, jb, v, t, c, c0 * ldc + j, ldc);
+        }
+    }
+
+    /// The first `cols` columns of Q (m×cols, column-major, ld m) from k reflectors stored at `oa`.
+    static float[] formQ(int m, int cols, int k, float[] a, int oa, int lda, float[] tau, int ot) {
+        float[] q = new float[m * cols];
+        for (int i = 0; i < Math.min(m, cols); i++) q[i * m + i] = 1;
+        if (k > 0) applyQ(m, cols, k, a, oa, lda, tau, ot, q, m, true);
+        return q;
+    }
+
+    /// QR of a row-major m×n A: {Q [m, qc], R [qc, n]}, row-major, qc = min(m, n) (reduced) or m
+    /// (complete), with R's diagonal made non-negative so the factors are unique for full-rank A.
+    static float[][] qr(float[] a, int m, int n, boolean complete) {
+        int k = Math.min(m, n);
+        float[] t = new float[m * n];
+        BlasF32.transpose(m, n, a, 0, n, t, 0, m);
+        int exp = Scalars.scaleExponent(BlasF32.maxAbs(t));
+        BlasF32.scale(t, exp);
+        float[] tau = new float[k];
+        geqrf(m, n, t, 0, m, tau);
+        int qc = complete ? m : k;
+        float[] q = formQ(m, qc, k, t, 0, m, tau, 0);
+        float[] r = new float[qc * n];
+        for (int i = 0; i < k; i++) {
+            boolean flip = t[i * m + i] < 0;
+            for (int c = i; c < n; c++) r[i * n + c] = Math.scalb(flip ? -t[c * m + i] : t[c * m + i], -exp);
+            if (flip) BlasF32.scal(m, -1, q, i * m);
+        }
+        float[] qOut = new float[m * qc];
+        BlasF32.transpose(qc, m, q, 0, m, qOut, 0, qc);
+        return new float[][] {qOut, r};
+    }
+}

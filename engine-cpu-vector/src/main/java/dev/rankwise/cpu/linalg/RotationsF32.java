@@ -1,0 +1,149 @@
+package dev.rankwise.cpu.linalg;
+
+import dev.rankwise.cpu.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/// Applies a [RotationLog] to vectors stored as the columns of a column-major F32 matrix (vector j is
+/// `x[j·ld .. j·ld + len)`), fast enough that the QR iterations' rotations cost about what LAPACK's
+/// divide-and-conquer spends instead.
+///
+/// The log is cut into groups of four consecutive runs of one direction (a run is one QR sweep:
+/// rotations on (j, j+1), (j+1, j+2), … or downwards) and each group is applied as a wavefront (Van Zee,
+/// van de Geijn & Quintana-Ortí, "Restructuring the tridiagonal and bidiagonal QR algorithms for
+/// performance", ACM TOMS 40(3), 2014): at step τ, run s rotates rows τ − 2s and τ − 2s + 1, legal
+/// because run s−1 has by then finished every rotation touching those rows. The eight rows in flight
+/// live in registers, one vector of lanes at a time: per step one row is loaded, one stored, and four
+/// independent rotations keep both FMA pipes busy. Lane blocks (one vector wide) are copied into a
+/// contiguous buffer first, so rows are adjacent cache lines, and run in parallel.
+/// GENERATED from `RotationsF64.java` by `GenerateF32Linalg` (tests); do not edit.
+final class RotationsF32 {
+    private RotationsF32() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /// Runs per wavefront; the kernel below is written out for exactly four.
+    private static final int K = 4;
+
+    /// A group's schedule: for steps t = t0 … t0 + steps − 1, run s applies (c, s) at cs[(t−t0)·2K + 2s],
+    /// identity where it is idle. Rows are `dir·t` in the matrix's own numbering.
+    private record Group(int dir, int t0, int steps, float[] cs) {}
+
+    static void apply(RotationLog log, float[] x, int ld, int count, int len) {
+        if (log.size == 0) return;
+        Group[] groups = schedule(log);
+        int blocks = (len + L - 1) / L;
+        Parallel.forRange(blocks, 1, (b0, b1) -> {
+            float[] buf = new float[count * L];
+            for (int b = b0; b < b1; b++) {
+                int c0 = b * L, w = Math.min(L, len - c0);
+                for (int j = 0; j < count; j++) System.arraycopy(x, j * ld + c0, buf, j * L, w);
+                for (Group g : groups) wavefront(g, buf, count);
+                for (int j = 0; j < count; j++) System.arraycopy(buf, j * L, x, j * ld + c0, w);
+            }
+        });
+    }
+
+    /// Splits the log into runs and the runs into groups of at most K of one direction whose ranges
+    /// overlap well (idle slots cost as much as rotations), then writes out each group's schedule.
+    static Group[] schedule(RotationLog log) {
+        int[] idx = log.index;
+        int size = log.size;
+        // Runs as {first entry, end entry, direction}.
+        int[][] runs = new int[size][];
+        int nr = 0;
+        for (int r = 0; r < size; ) {
+            int e = r + 1;
+            int dir = e < size && idx[e] == idx[r] - 1 ? -1 : 1;
+            while (e < size && idx[e] == idx[e - 1] + dir) e++;
+            runs[nr++] = new int[] {r, e, dir};
+            r = e;
+        }
+        // A run's position in its direction's coordinate: rotation (j, j+1) touches rows dir·p and dir·(p+1),
+        // so p = j going up and p = −j − 1 going down.
+        java.util.List<Group> groups = new java.util.ArrayList<>();
+        for (int g = 0; g < nr; ) {
+            int dir = runs[g][2];
+            int lo = position(idx[runs[g][0]], dir), hi = lo + runs[g][1] - runs[g][0];
+            long useful = hi - lo;
+            int end = g + 1;
+            while (end < nr && end - g < K && runs[end][2] == dir) {
+                int s = end - g, rlo = position(idx[runs[end][0]], dir) + 2 * s, rhi = rlo + runs[end][1] - runs[end][0];
+                int nlo = Math.min(lo, rlo), nhi = Math.max(hi, rhi);
+                long u = useful + rhi - rlo;
+                if (2 * u < (long) (nhi - nlo) * (s + 1)) break; // would be mostly idle
+                lo = nlo;
+                hi = nhi;
+                useful = u;
+                end++;
+            }
+            int steps = hi - lo;
+            float[] cs = new float[steps * 2 * K];
+            for (int i = 0; i < steps * K; i++) cs[2 * i] = 1;
+            for (int s = 0; s < end - g; s++) {
+                int[] run = runs[g + s];
+                int start = position(idx[run[0]], dir) + 2 * s - lo;
+                for (int r = run[0]; r < run[1]; r++) {
+                    int at = ((start + r - run[0]) * K + s) * 2;
+                    cs[at] = (float) log.c[r];
+                    cs[at + 1] = (float) (dir * log.s[r]);
+                }
+            }
+            groups.add(new Group(dir, lo, steps, cs));
+            g = end;
+        }
+        return groups.toArray(new Group[0]);
+    }
+
+    private static int position(int j, int dir) {
+        return dir > 0 ? j : -j - 1;
+    }
+
+    /// One group on one lane block (rows of L elements, contiguous). Window slot i holds row
+    /// dir·(t − 2K + 2 + i); run s rotates slots (2K−2−2s, 2K−1−2s).
+    private static void wavefront(Group g, float[] buf, int count) {
+        int dir = g.dir(), t0 = g.t0();
+        float[] cs = g.cs();
+        FloatVector w0 = load(buf, dir * (t0 - 6), count), w1 = load(buf, dir * (t0 - 5), count);
+        FloatVector w2 = load(buf, dir * (t0 - 4), count), w3 = load(buf, dir * (t0 - 3), count);
+        FloatVector w4 = load(buf, dir * (t0 - 2), count), w5 = load(buf, dir * (t0 - 1), count);
+        FloatVector w6 = load(buf, dir * t0, count), w7 = load(buf, dir * (t0 + 1), count);
+        for (int step = 0; step < g.steps(); step++) {
+            int t = t0 + step, o = step * 2 * K;
+            // x_lo ← c·x_lo + s·x_hi, x_hi ← c·x_hi − s·x_lo for each run's pair (lo, hi).
+            FloatVector c0 = FloatVector.broadcast(S, cs[o]), s0 = FloatVector.broadcast(S, cs[o + 1]);
+            FloatVector c1 = FloatVector.broadcast(S, cs[o + 2]), s1 = FloatVector.broadcast(S, cs[o + 3]);
+            FloatVector c2 = FloatVector.broadcast(S, cs[o + 4]), s2 = FloatVector.broadcast(S, cs[o + 5]);
+            FloatVector c3 = FloatVector.broadcast(S, cs[o + 6]), s3 = FloatVector.broadcast(S, cs[o + 7]);
+            FloatVector n6 = w7.fma(s0, w6.mul(c0)), n7 = w6.fma(s0.neg(), w7.mul(c0));
+            FloatVector n4 = w5.fma(s1, w4.mul(c1)), n5 = w4.fma(s1.neg(), w5.mul(c1));
+            FloatVector n2 = w3.fma(s2, w2.mul(c2)), n3 = w2.fma(s2.neg(), w3.mul(c2));
+            FloatVector n0 = w1.fma(s3, w0.mul(c3)), n1 = w0.fma(s3.neg(), w1.mul(c3));
+            store(n0, buf, dir * (t - 6), count);
+            w0 = n1;
+            w1 = n2;
+            w2 = n3;
+            w3 = n4;
+            w4 = n5;
+            w5 = n6;
+            w6 = n7;
+            w7 = load(buf, dir * (t + 2), count);
+        }
+        int t = t0 + g.steps();
+        store(w0, buf, dir * (t - 6), count);
+        store(w1, buf, dir * (t - 5), count);
+        store(w2, buf, dir * (t - 4), count);
+        store(w3, buf, dir * (t - 3), count);
+        store(w4, buf, dir * (t - 2), count);
+        store(w5, buf, dir * (t - 1), count);
+        store(w6, buf, dir * t, count);
+    }
+
+    private static FloatVector load(float[] buf, int row, int count) {
+        return row >= 0 && row < count ? FloatVector.fromArray(S, buf, row * L) : FloatVector.zero(S);
+    }
+
+    private static void store(FloatVector v, float[] buf, int row, int count) {
+        if (row >= 0 && row < count) v.intoArray(buf, row * L);
+    }
+}

@@ -1,0 +1,105 @@
+package dev.rankwise.cpu.linalg;
+
+/// Thin SVD of a row-major F32 matrix: Householder bidiagonalization ([BidiagonalF32]), the implicit
+/// bidiagonal QR iteration ([BidiagonalQr]) with its rotations applied in cache-sized batches
+/// ([RotationsF32]), starting from the explicitly formed Q and P (the LAPACK dgesvd path with dorgbr and
+/// dbdsqr). Matrices with many more rows than columns are first reduced by QR (Chan 1982), which
+/// shortens both the bidiagonalization and the vectors the rotations act on. Wide matrices are solved
+/// through their transpose. The matrix is scaled by a power of two into [0.5, 1) first, so values near
+/// the dtype's limits neither overflow nor underflow. GENERATED from `SvdF64.java` by `GenerateF32Linalg` (tests); do not edit.
+final class SvdF32 {
+    private SvdF32() {}
+
+    /// Rows per column above which the QR comes first.
+    static final /*keep*/double QR_FIRST_RATIO = 1.2;
+    private static final /*keep*/double EPS = Math.ulp((float) 1) / 2;
+
+    /// A [m, n] row-major → {U [m, k], S [k] descending, Vh [k, n]}, row-major, k = min(m, n); with
+    /// `vectors` false, {null, S, null}.
+    static float[][] svd(float[] a, int m, int n, boolean vectors) {
+        boolean tall = m >= n;
+        int bigM = Math.max(m, n), bigN = Math.min(m, n);
+        // T (bigM×bigN, column-major) is A for a tall A and Aᵀ for a wide one: the row-major A's array
+        // already is Aᵀ column-major.
+        float[] t = new float[bigM * bigN];
+        if (tall) BlasF32.transpose(m, n, a, 0, n, t, 0, m);
+        else System.arraycopy(a, 0, t, 0, t.length);
+        int exp = Scalars.scaleExponent(BlasF32.maxAbs(t));
+        BlasF32.scale(t, exp);
+
+        boolean qrFirst = bigM >= QR_FIRST_RATIO * bigN && bigN > 1;
+        float[] qrTau = null, w = t;
+        int wm = bigM;
+        if (qrFirst) {
+            qrTau = new float[bigN];
+            HouseholderF32.geqrf(bigM, bigN, t, 0, bigM, qrTau);
+            w = new float[bigN * bigN];
+            for (int j = 0; j < bigN; j++) System.arraycopy(t, j * bigM, w, j * bigN, j + 1);
+            wm = bigN;
+        }
+        BidiagonalF32.Result b = BidiagonalF32.gebrd(wm, bigN, w, wm);
+        /*keep*/double[] d = b.d(), e = b.e();
+        if (!vectors) {
+            BidiagonalQr.iterate(d, e, bigN, EPS, null, null);
+            float[] s = new float[bigN];
+            int[] order = Scalars.descendingAbs(d);
+            for (int i = 0; i < bigN; i++) s[i] = (float) Math.scalb(Math.abs(d[order[i]]), -exp);
+            return new float[][] {null, s, null};
+        }
+        // U₀ = Q (wm×bigN) and V₀ = P (bigN×bigN), column-major: their columns are the vectors the
+        // rotations act on.
+        float[] u = HouseholderF32.formQ(wm, bigN, bigN, w, 0, wm, b.tauq(), 0);
+        float[] v = formP(bigN, w, wm, b.taup());
+        int um = wm;
+        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF32.apply(log, u, um, bigN, um));
+        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF32.apply(log, v, bigN, bigN, bigN));
+        BidiagonalQr.iterate(d, e, bigN, EPS, uLog, vLog);
+        uLog.flush();
+        vLog.flush();
+        for (int i = 0; i < bigN; i++) {
+            if (d[i] < 0) {
+                d[i] = -d[i];
+                BlasF32.scal(bigN, -1, v, i * bigN);
+            }
+        }
+        float[] uFull = u;
+        if (qrFirst) {
+            // U = Q_qr·[U_R; 0].
+            uFull = new float[bigM * bigN];
+            for (int j = 0; j < bigN; j++) System.arraycopy(u, j * bigN, uFull, j * bigM, bigN);
+            HouseholderF32.applyQ(bigM, bigN, bigN, t, 0, bigM, qrTau, 0, uFull, bigM, false);
+        }
+        int[] order = Scalars.descendingAbs(d);
+        float[] s = new float[bigN];
+        for (int i = 0; i < bigN; i++) s[i] = (float) Math.scalb(d[order[i]], -exp);
+        // Tall: A = U·S·Vᵀ with U = uFull (bigM×k), V = v. Wide: Aᵀ = U'·S·V'ᵀ, so A's U is V' and A's
+        // Vh is U'ᵀ. Either way one factor is transposed into row-major and the other's columns are
+        // already the rows of the row-major result.
+        float[] left = tall ? uFull : v, right = tall ? v : uFull;
+        int leftLen = tall ? bigM : bigN, rightLen = tall ? bigN : bigM;
+        float[] uOut = new float[leftLen * bigN], vh = new float[bigN * rightLen];
+        float[] permuted = new float[left.length];
+        for (int c = 0; c < bigN; c++) {
+            System.arraycopy(left, order[c] * leftLen, permuted, c * leftLen, leftLen);
+            System.arraycopy(right, order[c] * rightLen, vh, c * rightLen, rightLen);
+        }
+        BlasF32.transpose(bigN, leftLen, permuted, 0, leftLen, uOut, 0, bigN);
+        return new float[][] {uOut, s, vh};
+    }
+
+    /// P = G_0⋯G_{n−2} (n×n, column-major) from the right reflectors gebrd left in the rows of w:
+    /// P = diag(1, P') with P' formed like a QR's Q from the reflectors copied into columns.
+    static float[] formP(int n, float[] w, int ldw, float[] taup) {
+        float[] p = new float[n * n];
+        p[0] = 1;
+        if (n == 1) return p;
+        int k = n - 1;
+        float[] r = new float[k * k];
+        for (int i = 0; i < k; i++) {
+            for (int j = i; j < k; j++) r[i * k + j] = w[(j + 1) * ldw + i];
+        }
+        float[] pp = HouseholderF32.formQ(k, k, k, r, 0, k, taup, 0);
+        for (int j = 0; j < k; j++) System.arraycopy(pp, j * k, p, (j + 1) * n + 1, k);
+        return p;
+    }
+}

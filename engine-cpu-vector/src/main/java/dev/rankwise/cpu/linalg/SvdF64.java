@@ -1,0 +1,105 @@
+package dev.rankwise.cpu.linalg;
+
+/// Thin SVD of a row-major F64 matrix: Householder bidiagonalization ([BidiagonalF64]), the implicit
+/// bidiagonal QR iteration ([BidiagonalQr]) with its rotations applied in cache-sized batches
+/// ([RotationsF64]), starting from the explicitly formed Q and P (the LAPACK dgesvd path with dorgbr and
+/// dbdsqr). Matrices with many more rows than columns are first reduced by QR (Chan 1982), which
+/// shortens both the bidiagonalization and the vectors the rotations act on. Wide matrices are solved
+/// through their transpose. The matrix is scaled by a power of two into [0.5, 1) first, so values near
+/// the dtype's limits neither overflow nor underflow. Hand-written; `SvdF32` is generated from this file.
+final class SvdF64 {
+    private SvdF64() {}
+
+    /// Rows per column above which the QR comes first.
+    static final /*keep*/double QR_FIRST_RATIO = 1.2;
+    private static final /*keep*/double EPS = Math.ulp((double) 1) / 2;
+
+    /// A [m, n] row-major → {U [m, k], S [k] descending, Vh [k, n]}, row-major, k = min(m, n); with
+    /// `vectors` false, {null, S, null}.
+    static double[][] svd(double[] a, int m, int n, boolean vectors) {
+        boolean tall = m >= n;
+        int bigM = Math.max(m, n), bigN = Math.min(m, n);
+        // T (bigM×bigN, column-major) is A for a tall A and Aᵀ for a wide one: the row-major A's array
+        // already is Aᵀ column-major.
+        double[] t = new double[bigM * bigN];
+        if (tall) BlasF64.transpose(m, n, a, 0, n, t, 0, m);
+        else System.arraycopy(a, 0, t, 0, t.length);
+        int exp = Scalars.scaleExponent(BlasF64.maxAbs(t));
+        BlasF64.scale(t, exp);
+
+        boolean qrFirst = bigM >= QR_FIRST_RATIO * bigN && bigN > 1;
+        double[] qrTau = null, w = t;
+        int wm = bigM;
+        if (qrFirst) {
+            qrTau = new double[bigN];
+            HouseholderF64.geqrf(bigM, bigN, t, 0, bigM, qrTau);
+            w = new double[bigN * bigN];
+            for (int j = 0; j < bigN; j++) System.arraycopy(t, j * bigM, w, j * bigN, j + 1);
+            wm = bigN;
+        }
+        BidiagonalF64.Result b = BidiagonalF64.gebrd(wm, bigN, w, wm);
+        /*keep*/double[] d = b.d(), e = b.e();
+        if (!vectors) {
+            BidiagonalQr.iterate(d, e, bigN, EPS, null, null);
+            double[] s = new double[bigN];
+            int[] order = Scalars.descendingAbs(d);
+            for (int i = 0; i < bigN; i++) s[i] = (double) Math.scalb(Math.abs(d[order[i]]), -exp);
+            return new double[][] {null, s, null};
+        }
+        // U₀ = Q (wm×bigN) and V₀ = P (bigN×bigN), column-major: their columns are the vectors the
+        // rotations act on.
+        double[] u = HouseholderF64.formQ(wm, bigN, bigN, w, 0, wm, b.tauq(), 0);
+        double[] v = formP(bigN, w, wm, b.taup());
+        int um = wm;
+        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, u, um, bigN, um));
+        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, v, bigN, bigN, bigN));
+        BidiagonalQr.iterate(d, e, bigN, EPS, uLog, vLog);
+        uLog.flush();
+        vLog.flush();
+        for (int i = 0; i < bigN; i++) {
+            if (d[i] < 0) {
+                d[i] = -d[i];
+                BlasF64.scal(bigN, -1, v, i * bigN);
+            }
+        }
+        double[] uFull = u;
+        if (qrFirst) {
+            // U = Q_qr·[U_R; 0].
+            uFull = new double[bigM * bigN];
+            for (int j = 0; j < bigN; j++) System.arraycopy(u, j * bigN, uFull, j * bigM, bigN);
+            HouseholderF64.applyQ(bigM, bigN, bigN, t, 0, bigM, qrTau, 0, uFull, bigM, false);
+        }
+        int[] order = Scalars.descendingAbs(d);
+        double[] s = new double[bigN];
+        for (int i = 0; i < bigN; i++) s[i] = (double) Math.scalb(d[order[i]], -exp);
+        // Tall: A = U·S·Vᵀ with U = uFull (bigM×k), V = v. Wide: Aᵀ = U'·S·V'ᵀ, so A's U is V' and A's
+        // Vh is U'ᵀ. Either way one factor is transposed into row-major and the other's columns are
+        // already the rows of the row-major result.
+        double[] left = tall ? uFull : v, right = tall ? v : uFull;
+        int leftLen = tall ? bigM : bigN, rightLen = tall ? bigN : bigM;
+        double[] uOut = new double[leftLen * bigN], vh = new double[bigN * rightLen];
+        double[] permuted = new double[left.length];
+        for (int c = 0; c < bigN; c++) {
+            System.arraycopy(left, order[c] * leftLen, permuted, c * leftLen, leftLen);
+            System.arraycopy(right, order[c] * rightLen, vh, c * rightLen, rightLen);
+        }
+        BlasF64.transpose(bigN, leftLen, permuted, 0, leftLen, uOut, 0, bigN);
+        return new double[][] {uOut, s, vh};
+    }
+
+    /// P = G_0⋯G_{n−2} (n×n, column-major) from the right reflectors gebrd left in the rows of w:
+    /// P = diag(1, P') with P' formed like a QR's Q from the reflectors copied into columns.
+    static double[] formP(int n, double[] w, int ldw, double[] taup) {
+        double[] p = new double[n * n];
+        p[0] = 1;
+        if (n == 1) return p;
+        int k = n - 1;
+        double[] r = new double[k * k];
+        for (int i = 0; i < k; i++) {
+            for (int j = i; j < k; j++) r[i * k + j] = w[(j + 1) * ldw + i];
+        }
+        double[] pp = HouseholderF64.formQ(k, k, k, r, 0, k, taup, 0);
+        for (int j = 0; j < k; j++) System.arraycopy(pp, j * k, p, (j + 1) * n + 1, k);
+        return p;
+    }
+}

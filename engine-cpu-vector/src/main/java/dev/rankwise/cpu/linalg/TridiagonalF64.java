@@ -1,0 +1,85 @@
+package dev.rankwise.cpu.linalg;
+
+/// Householder tridiagonalization `A = Q·T·Qᵀ` of a symmetric F64 matrix stored column-major, of
+/// which only the lower triangle is read and updated, blocked as in LAPACK's dsytrd/dlatrd: a panel of
+/// NB columns is reduced with symmetric matrix-vector products, accumulating W so that the rest is
+/// updated once per panel by a rank-2·NB update `A ← A − V·Wᵀ − W·Vᵀ` (GEMMs on the lower blocks only).
+/// Hand-written; `TridiagonalF32` is generated from this file.
+final class TridiagonalF64 {
+    private TridiagonalF64() {}
+
+    static final int NB = 32;
+    private static final int CROSSOVER = 128;
+    /// Column-block width of the lower-triangular rank-2k update.
+    private static final int UPDATE_BLOCK = 256;
+
+    /// d [n], e [n−1] (T's subdiagonal), τ [n−1]; reflector i is stored in A(i+2:n, i) with its unit
+    /// entry at row i+1.
+    record Result(/*keep*/double[] d, /*keep*/double[] e, double[] tau) {}
+
+    static Result sytrd(int n, double[] a, int lda) {
+        /*keep*/double[] d = new /*keep*/double[n];
+        /*keep*/double[] e = new /*keep*/double[Math.max(0, n - 1)];
+        double[] tau = new double[Math.max(0, n - 1)];
+        double[] w = new double[n * NB];
+        int i = 0;
+        for (; n - i > CROSSOVER; i += NB) {
+            int nn = n - i, o = i * lda + i;
+            latrd(nn, NB, a, o, lda, e, tau, i, w, nn);
+            syr2kLower(nn - NB, NB, a, o + NB, lda, w, NB, nn, a, o + NB * lda + NB, lda);
+            for (int j = i; j < i + NB; j++) {
+                a[j * lda + j + 1] = (double) e[j];
+                d[j] = a[j * lda + j];
+            }
+        }
+        int rest = n - i;
+        if (rest > 0) {
+            double[] wr = new double[rest * rest];
+            latrd(rest, rest, a, i * lda + i, lda, e, tau, i, wr, rest);
+            for (int j = i; j < n; j++) {
+                if (j < n - 1) a[j * lda + j + 1] = (double) e[j];
+                d[j] = a[j * lda + j];
+            }
+        }
+        return new Result(d, e, tau);
+    }
+
+    /// Reduces the first nb columns of the n×n block at `o` (dlatrd, lower): reflectors are left in
+    /// those columns (unit entries written as 1), W (n×nb, ld ldw) holds the update of the rest.
+    static void latrd(int n, int nb, double[] a, int o, int lda, /*keep*/double[] e, double[] tau, int g, double[] w, int ldw) {
+        java.util.Arrays.fill(w, 0, ldw * nb, 0);
+        for (int i = 0; i < nb; i++) {
+            int aii = o + i * lda + i;
+            // Update A(i:n, i).
+            BlasF64.gemvN(n - i, i, -1, a, o + i, lda, w, i, ldw, a, aii);
+            BlasF64.gemvN(n - i, i, -1, w, i, ldw, a, o + i, lda, a, aii);
+            if (i == n - 1) continue;
+            // Reflector annihilating A(i+2:n, i).
+            double t = HouseholderF64.larfg(n - i - 1, a, aii + 1);
+            tau[g + i] = t;
+            e[g + i] = a[aii + 1];
+            a[aii + 1] = 1;
+            int v = aii + 1, wi = i * ldw, len = n - i - 1;
+            // W(i+1:n, i) = τ·(A·v − A(i+1:n, 0:i)·(W(i+1:n, 0:i)ᵀ·v) − W(i+1:n, 0:i)·(A(i+1:n, 0:i)ᵀ·v)).
+            BlasF64.symvLower(len, a, aii + lda + 1, lda, a, v, w, wi + i + 1);
+            BlasF64.gemvT(len, i, 1, w, i + 1, ldw, a, v, w, wi, 1);
+            BlasF64.gemvN(len, i, -1, a, o + i + 1, lda, w, wi, 1, w, wi + i + 1);
+            java.util.Arrays.fill(w, wi, wi + i, 0);
+            BlasF64.gemvT(len, i, 1, a, o + i + 1, lda, a, v, w, wi, 1);
+            BlasF64.gemvN(len, i, -1, w, i + 1, ldw, w, wi, 1, w, wi + i + 1);
+            BlasF64.scal(len, t, w, wi + i + 1);
+            double alpha = (double) (-0.5 * t * BlasF64.dot(len, w, wi + i + 1, a, v));
+            BlasF64.axpy(len, alpha, a, v, w, wi + i + 1);
+        }
+    }
+
+    /// Lower triangle (and diagonal blocks whole) of C (n×n) −= V·Wᵀ + W·Vᵀ for V, W n×k.
+    static void syr2kLower(int n, int k, double[] v, int ov, int ldv, double[] w, int ow, int ldw, double[] c, int oc, int ldc) {
+        for (int j = 0; j < n; j += UPDATE_BLOCK) {
+            int jb = Math.min(UPDATE_BLOCK, n - j), rows = n - j;
+            int cb = oc + j * ldc + j;
+            BlasF64.gemm(false, true, rows, jb, k, -1, v, ov + j, ldv, w, ow + j, ldw, 1, c, cb, ldc);
+            BlasF64.gemm(false, true, rows, jb, k, -1, w, ow + j, ldw, v, ov + j, ldv, 1, c, cb, ldc);
+        }
+    }
+}
