@@ -24,7 +24,7 @@ final class ReproCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "A short configuration (about a minute).")
     boolean quick;
 
-    @Option(names = "--seed", paramLabel = "N[,N...]", split = ",", description = "Seed(s), each a full repetition; default 0,1,2 (quick: 0).")
+    @Option(names = "--seed", paramLabel = "N", split = ",", description = "Seeds, comma-separated, each a full repetition; default 0,1,2 (quick: 0).")
     long[] seeds;
 
     @Option(names = "--device", paramLabel = "cpu|cuda[:N]", defaultValue = "cpu", description = "Where to run (default ${DEFAULT-VALUE}).")

@@ -57,7 +57,7 @@ final class FashionExperiment {
             }
         }
 
-        Map<String, Object> json = Summary.header("fashion-mnist", ctx, recipe);
+        Map<String, Object> json = Summary.header("fashion-mnist", ctx, null, recipe);
         json.put("task", cfg.describe() + "; adapted: fc1, fc2; the new 5-way head fc3 trains in full with every method");
         json.put("pretraining_seed", ctx.seeds()[0]);
         json.put("pretrained_source_accuracy", task.pretrainedAccuracy);

@@ -76,8 +76,7 @@ final class PlantedExperiment {
         for (Result r : byMethod.getOrDefault(Method.SORA, List.of())) if (r.effectiveRanks().equals(planted)) recovered++;
         int seeds = ctx.seeds().length;
 
-        Map<String, Object> json = Summary.header("planted", ctx, recipe);
-        json.put("planted_ranks", planted);
+        Map<String, Object> json = Summary.header("planted", ctx, planted, recipe);
         json.put("task", Map.of("d_in", cfg.dIn(), "hidden", cfg.hidden(), "heads", PlantedRankTask.ADAPTED.size(),
                 "train_size", cfg.trainSize(), "test_size", cfg.testSize(), "noise", cfg.noise()));
         json.put("pretrained_test_mse", Methods.meanStd(pretrained)[0]);

@@ -61,7 +61,7 @@ record Recipe(int rMax, int rSmall, double alpha, int steps, int batch, double w
         m.put("batch", batch);
         m.put("optimizer", "AdamW (beta 0.9, 0.999), peak lr per method below, 5% linear warmup, cosine decay to 0");
         m.put("lr", lrByLabel());
-        m.put("weight_decay", weightDecay);
+        m.put("weight_decay", Map.of("LoRA and SoRA factors", weightDecay, "full fine-tuning, PiSSA, new heads", 0.0));
         m.put("r_max", rMax);
         m.put("r_small", rSmall);
         m.put("lora_alpha", alpha);

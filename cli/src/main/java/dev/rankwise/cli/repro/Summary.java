@@ -19,8 +19,9 @@ import java.util.function.DoubleFunction;
 final class Summary {
     private Summary() {}
 
-    /// The results.json header: `experiment`, `command`, `seeds`, `machine`, then the settings.
-    static Map<String, Object> header(String experiment, ReproContext ctx, Recipe recipe) {
+    /// The results.json header: `experiment`, `command`, `seeds`, `machine`, then `planted_ranks` when
+    /// given, then the settings.
+    static Map<String, Object> header(String experiment, ReproContext ctx, Map<String, Integer> plantedRanks, Recipe recipe) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("experiment", experiment);
         json.put("command", ctx.command());
@@ -28,6 +29,7 @@ final class Summary {
         Map<String, Object> machine = Machine.describe();
         machine.put("device", ctx.device().toString());
         json.put("machine", machine);
+        if (plantedRanks != null) json.put("planted_ranks", plantedRanks);
         json.put("settings", recipe.describe());
         return json;
     }

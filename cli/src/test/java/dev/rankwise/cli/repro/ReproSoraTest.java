@@ -38,6 +38,7 @@ class ReproSoraTest {
         assertEquals(0, Main.run("repro", "sora", "--quick", "--out", out.toString()));
         JsonNode planted = read(out.resolve("planted/results.json"));
         checkHeader(planted, "planted", 1);
+        assertEquals("planted_ranks", nth(planted, 4), "planted_ranks follows the common fields");
         assertEquals("{\"fc1\":1,\"fc2\":3,\"fc3\":6}", planted.get("planted_ranks").toString());
         List<String> methods = new ArrayList<>();
         for (JsonNode row : planted.get("rows")) {
@@ -151,6 +152,12 @@ class ReproSoraTest {
         assertTrue(row.get("trainable_params").asLong() >= row.get("params_after_pruning").asLong(), row.toString());
         boolean full = row.get("method").asText().equals("full fine-tuning");
         assertEquals(full, row.get("rank").isNull(), row.toString());
+    }
+
+    private static String nth(JsonNode json, int i) {
+        Iterator<String> it = json.fieldNames();
+        for (int k = 0; k < i; k++) it.next();
+        return it.next();
     }
 
     private static Map<String, JsonNode> byMethod(JsonNode json) {
