@@ -194,8 +194,12 @@ final class Ops {
     }
 
     static Tensor random(Generator gen, Distribution dist, DType dtype, int[] shape) {
+        return random(gen, dist, dtype, Device.CPU, shape);
+    }
+
+    static Tensor random(Generator gen, Distribution dist, DType dtype, Device device, int[] shape) {
         if (!dtype.isCompute()) throw new IllegalArgumentException("random: expects F32 or F64, got " + dtype);
-        Tensor out = empty(Backends.forDevice(Device.CPU), Device.CPU, dtype, shape);
+        Tensor out = empty(Backends.forDevice(device), device, dtype, shape);
         out.backend().random(out, dist, gen.seed(), gen.take(out.numel()));
         return out;
     }
@@ -208,6 +212,7 @@ final class Ops {
         int[] keep = keepShape(x.shapeRef(), d);
         Tensor out = emptyLike(x, x.dtype(), keep);
         if (x.numel() > 0) x.backend().reduce(ReduceOp.SUM, x, d, out);
+        Tensor.anomalyCheck("sum", out);
         if (!keepdim) out = rawView(out, dropDims(x.shapeRef(), d));
         return Tensor.recording(x) ? record(out, "sum", new Tensor[] {x}, Derivatives.sum(x, keep)) : out;
     }
@@ -221,6 +226,7 @@ final class Ops {
         int[] keep = keepShape(x.shapeRef(), d);
         Tensor yKeep = emptyLike(x, x.dtype(), keep);
         x.backend().reduce(ReduceOp.MAX, x, d, yKeep);
+        Tensor.anomalyCheck("amax", yKeep);
         Tensor out = keepdim ? yKeep : rawView(yKeep, dropDims(x.shapeRef(), d));
         return Tensor.recording(x) ? record(out, "amax", new Tensor[] {x}, Derivatives.amax(x, yKeep, d, keep)) : out;
     }
@@ -235,6 +241,7 @@ final class Ops {
         Tensor indices = emptyLike(x, DType.I32, keep);
         x.backend().reduce(min ? ReduceOp.MIN : ReduceOp.MAX, x, new int[] {d}, values);
         x.backend().reduce(min ? ReduceOp.ARGMIN : ReduceOp.ARGMAX, x, new int[] {d}, indices);
+        Tensor.anomalyCheck(name, values);
         Tensor idxKeep = indices;
         if (!keepdim) {
             int[] dropped = dropDims(x.shapeRef(), new int[] {d});
@@ -305,6 +312,46 @@ final class Ops {
         return Tensor.recording(x) ? record(y, name, new Tensor[] {x}, Derivatives.softmax(y.detach(), d, log)) : y;
     }
 
+    /// The low-rank linear `y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ` as one fused op (see
+    /// `nn.Functional.lowRankLinear`). The forward is the backend's fused kernel whether or not the graph
+    /// is recorded, so recording never changes the values; the backward is the fused one, plus dW and
+    /// dbias when W or the bias trains (full fine-tuning through the same layer).
+    static Tensor lowRankLinear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        String op = "lowRankLinear";
+        Tensor[] all = {x, w, bias, a, b, g};
+        for (Tensor t : all) {
+            if (t == null) continue;
+            requireFloat(op, t);
+            sameDevice(op, x, t);
+        }
+        int r = a.rank() == 2 ? a.shapeRef()[0] : -1, dIn = x.rank() == 0 ? -1 : x.shapeRef()[x.rank() - 1];
+        int dOut = w.rank() == 2 ? w.shapeRef()[0] : -1;
+        boolean ok = x.rank() >= 1 && w.rank() == 2 && w.shapeRef()[1] == dIn && a.rank() == 2 && a.shapeRef()[1] == dIn
+                && b.rank() == 2 && b.shapeRef()[0] == dOut && b.shapeRef()[1] == r
+                && (g == null || g.rank() == 1 && g.shapeRef()[0] == r) && (bias == null || bias.rank() == 1 && bias.shapeRef()[0] == dOut);
+        if (!ok) {
+            throw new IllegalArgumentException(op + ": expects x [..., d_in], W [d_out, d_in], bias [d_out], A [r, d_in], B [d_out, r], g [r];"
+                    + " got x " + Shape.str(x.shapeRef()) + ", W " + Shape.str(w.shapeRef()) + ", bias " + (bias == null ? "none" : Shape.str(bias.shapeRef()))
+                    + ", A " + Shape.str(a.shapeRef()) + ", B " + Shape.str(b.shapeRef()) + ", g " + (g == null ? "none" : Shape.str(g.shapeRef())));
+        }
+        DType dt = x.dtype();
+        for (Tensor t : all) if (t != null && t.dtype() != dt) return composedLowRank(x, w, bias, a, b, g, s);
+        boolean rec = false;
+        for (Tensor t : all) rec |= t != null && t.requiresGrad();
+        rec &= GradMode.enabled();
+        Tensor y;
+        try (var ignored = GradMode.noGrad()) {
+            y = x.backend().fused().loraForward(x.detach(), w.detach(), bias == null ? null : bias.detach(), a.detach(), b.detach(),
+                    g == null ? null : g.detach(), s);
+        }
+        Tensor.anomalyCheck(op, y);
+        return rec ? record(y, op, all, Derivatives.lowRankLinear(x, w, bias, a, b, g, s)) : y;
+    }
+
+    private static Tensor composedLowRank(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        return dev.rankwise.spi.FusedKernels.COMPOSED.loraForward(x, w, bias, a, b, g, s);
+    }
+
     // ---------------------------------------------------------------- indexing
 
     private static void checkIndex(String op, Tensor x, int dim, Tensor index, boolean exactShape) {
@@ -349,6 +396,7 @@ final class Ops {
         Tensor s = src.dtype() == target.dtype() ? src : convert(src, target.dtype());
         Tensor out = copy(target);
         if (s.numel() > 0) target.backend().scatterAdd(out, d, index, s);
+        Tensor.anomalyCheck("scatterAdd", out);
         return Tensor.recording(target, src)
                 ? record(out, "scatterAdd", new Tensor[] {target, index, src}, Derivatives.scatterAdd(target, d, index, src)) : out;
     }
@@ -435,34 +483,72 @@ final class Ops {
         return Tensor.recording(x) ? record(out, "permute", new Tensor[] {x}, Derivatives.permute(p)) : out;
     }
 
-    static Tensor reshape(Tensor x, int[] newShape) {
+    /// A tensor of `newShape` (one entry may be −1) with x's elements in row-major order: a view when
+    /// x's strides allow one, else a contiguous copy (`mustView` makes that an error instead).
+    static Tensor reshape(Tensor x, int[] newShape, boolean mustView) {
+        String op = mustView ? "view" : "reshape";
         int[] shape = newShape.clone();
         int infer = -1;
         long known = 1;
         for (int i = 0; i < shape.length; i++) {
             if (shape[i] == -1) {
-                if (infer >= 0) throw new IllegalArgumentException("reshape: more than one -1 in " + Arrays.toString(newShape));
+                if (infer >= 0) throw new IllegalArgumentException(op + ": more than one -1 in " + Arrays.toString(newShape));
                 infer = i;
             } else if (shape[i] < 0) {
-                throw new IllegalArgumentException("reshape: invalid size " + shape[i] + " in " + Arrays.toString(newShape));
+                throw new IllegalArgumentException(op + ": invalid size " + shape[i] + " in " + Arrays.toString(newShape));
             } else {
                 known *= shape[i];
             }
         }
         if (infer >= 0) {
             if (known == 0 || x.numel() % known != 0) {
-                throw new IllegalArgumentException("reshape: cannot reshape " + Shape.str(x.shapeRef()) + " into " + Arrays.toString(newShape));
+                throw new IllegalArgumentException(op + ": cannot reshape " + Shape.str(x.shapeRef()) + " into " + Arrays.toString(newShape));
             }
             shape[infer] = (int) (x.numel() / known);
         }
         if (Shape.numel(shape) != x.numel()) {
-            throw new IllegalArgumentException("reshape: cannot reshape " + Shape.str(x.shapeRef()) + " ("
+            throw new IllegalArgumentException(op + ": cannot reshape " + Shape.str(x.shapeRef()) + " ("
                     + x.numel() + " elements) into " + Arrays.toString(newShape));
         }
         if (Arrays.equals(shape, x.shapeRef())) return x;
-        Tensor src = x.contiguous();
-        Tensor out = rawView(src, shape);
-        return Tensor.recording(src) ? record(out, "reshape", new Tensor[] {src}, Derivatives.reshape(src)) : out;
+        int[] strides = viewStrides(x.shapeRef(), x.stridesRef(), shape);
+        Tensor out;
+        if (strides != null) {
+            out = new Tensor(x.storage(), shape, strides, x.offset());
+        } else if (mustView) {
+            throw new IllegalStateException("view: a tensor of shape " + Shape.str(x.shapeRef()) + " and strides "
+                    + Arrays.toString(x.stridesRef()) + " cannot be viewed as " + Arrays.toString(newShape) + "; use reshape (which copies)");
+        } else {
+            out = rawView(copy(x), shape);
+        }
+        return Tensor.recording(x) ? record(out, op, new Tensor[] {x}, Derivatives.reshape(x)) : out;
+    }
+
+    /// Strides that show the elements of a tensor (shape, strides) in row-major order with `newShape`,
+    /// or null when none exist (PyTorch's `computeStride`): dims that are contiguous with each other
+    /// form chunks, and every chunk must split into whole dims of the new shape.
+    static int[] viewStrides(int[] shape, int[] strides, int[] newShape) {
+        int[] out = new int[newShape.length];
+        if (Shape.numel(shape) == 0 || shape.length == 0) return Shape.contiguousStrides(newShape);
+        int viewD = newShape.length - 1;
+        long chunkBase = strides[shape.length - 1], tensorNumel = 1, viewNumel = 1;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            tensorNumel *= shape[d];
+            if (d == 0 || (shape[d - 1] != 1 && strides[d - 1] != tensorNumel * chunkBase)) {
+                while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] == 1)) {
+                    out[viewD] = (int) (viewNumel * chunkBase);
+                    viewNumel *= newShape[viewD];
+                    viewD--;
+                }
+                if (viewNumel != tensorNumel) return null;
+                if (d > 0) {
+                    chunkBase = strides[d - 1];
+                    tensorNumel = 1;
+                    viewNumel = 1;
+                }
+            }
+        }
+        return viewD == -1 ? out : null;
     }
 
     static Tensor expand(Tensor x, int[] newShape) {
@@ -506,6 +592,7 @@ final class Ops {
             throw new IllegalArgumentException("to: " + dtype + " is a storage-only type; convert to F32 or F64");
         }
         Tensor out = convert(x, dtype);
+        if (dtype.isFloating()) Tensor.anomalyCheck("to", out);                 // F64 → F32 can overflow
         return Tensor.recording(x) && dtype.isFloating() ? record(out, "to", new Tensor[] {x}, Derivatives.convert(x)) : out;
     }
 

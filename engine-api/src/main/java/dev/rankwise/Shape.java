@@ -26,8 +26,26 @@ public final class Shape {
         return s;
     }
 
+    /// True when `strides` lay out `shape` in row-major order without gaps (size-1 dims may have any stride).
+    public static boolean isContiguous(int[] shape, int[] strides) {
+        int expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && strides[i] != expected) return false;
+            expected *= shape[i];
+        }
+        return true;
+    }
+
+    /// Equal shapes (a plain loop: faster than `Arrays.equals` for the few dims shapes have).
+    public static boolean same(int[] a, int[] b) {
+        if (a.length != b.length) return false;
+        for (int i = 0; i < a.length; i++) if (a[i] != b[i]) return false;
+        return true;
+    }
+
     /// NumPy broadcasting of two shapes; `op` names the caller in the error.
     public static int[] broadcast(String op, int[] a, int[] b) {
+        if (same(a, b)) return a.clone();
         int n = Math.max(a.length, b.length);
         int[] out = new int[n];
         for (int i = 0; i < n; i++) {

@@ -29,6 +29,8 @@ public final class Tensor {
     private final int[] shape;
     private final int[] strides;
     private final int offset;
+    private final long numel;
+    private final boolean contiguous;
     private boolean requiresGrad;
     private boolean retainGrad;
     private Tensor grad;
@@ -40,6 +42,8 @@ public final class Tensor {
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
+        this.numel = Shape.numel(shape);
+        this.contiguous = numel == 0 || Shape.isContiguous(shape, strides);
     }
 
     // ---------------------------------------------------------------- creation
@@ -140,6 +144,16 @@ public final class Tensor {
         return normal(gen, 0, 1, dtype, shape);
     }
 
+    /// Uniform numbers on (0, 1) from `gen`, generated on `device` (the same numbers as on the CPU).
+    public static Tensor rand(Generator gen, DType dtype, Device device, int... shape) {
+        return Ops.random(gen, Distribution.uniform(0, 1), dtype, device, shape.clone());
+    }
+
+    /// Standard normal numbers from `gen`, generated on `device` (the same numbers as on the CPU).
+    public static Tensor randn(Generator gen, DType dtype, Device device, int... shape) {
+        return Ops.random(gen, Distribution.normal(0, 1), dtype, device, shape.clone());
+    }
+
     static void checkShape(String op, int[] shape) {
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException(op + ": negative dimension in shape " + Shape.str(shape));
@@ -178,7 +192,7 @@ public final class Tensor {
     }
 
     public long numel() {
-        return Shape.numel(shape);
+        return numel;
     }
 
     /// A copy of the strides, in elements.
@@ -201,13 +215,9 @@ public final class Tensor {
         return strides;
     }
 
+    /// True when the elements lie in row-major order without gaps (every empty tensor is contiguous).
     public boolean isContiguous() {
-        int expected = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            if (shape[i] != 1 && strides[i] != expected) return false;
-            expected *= shape[i];
-        }
-        return true;
+        return contiguous;
     }
 
     // ---------------------------------------------------------------- autograd state
@@ -367,17 +377,15 @@ public final class Tensor {
 
     // ---------------------------------------------------------------- views
 
-    /// A view with a new shape (one entry may be −1); copies only when the strides do not allow a view.
+    /// The elements in row-major order with a new shape (one entry may be −1): a view when the strides
+    /// allow one (always for a contiguous tensor), else a contiguous copy.
     public Tensor reshape(int... newShape) {
-        return Ops.reshape(this, newShape);
+        return Ops.reshape(this, newShape, false);
     }
 
-    /// Like [#reshape], but refuses non-contiguous tensors instead of copying.
+    /// Like [#reshape], but an error instead of a copy when the strides allow no view.
     public Tensor view(int... newShape) {
-        if (!isContiguous()) {
-            throw new IllegalStateException("view: tensor of shape " + Shape.str(shape) + " is not contiguous; use reshape");
-        }
-        return Ops.reshape(this, newShape);
+        return Ops.reshape(this, newShape, true);
     }
 
     public Tensor flatten() {
@@ -424,19 +432,21 @@ public final class Tensor {
         return Ops.expand(this, newShape);
     }
 
+    /// Removes `dim` when its size is 1 (a view); otherwise returns this tensor.
     public Tensor squeeze(int dim) {
         int d = Shape.dim("squeeze", dim, shape.length);
         if (shape[d] != 1) return this;
         int[] s = new int[shape.length - 1];
         for (int i = 0, j = 0; i < shape.length; i++) if (i != d) s[j++] = shape[i];
-        return reshape(s);
+        return view(s);
     }
 
+    /// Inserts a dim of size 1 at `dim` (a view).
     public Tensor unsqueeze(int dim) {
         int d = Shape.dim("unsqueeze", dim, shape.length + 1);
         int[] s = new int[shape.length + 1];
         for (int i = 0, j = 0; i < s.length; i++) s[i] = i == d ? 1 : shape[j++];
-        return reshape(s);
+        return view(s);
     }
 
     // ---------------------------------------------------------------- elementwise
@@ -524,12 +534,13 @@ public final class Tensor {
         return sum(dims, keepdim).div((double) n);
     }
 
-    /// Variance over `dims` with Bessel's correction when `unbiased`.
+    /// Variance over `dims`, divided by n − 1 when `unbiased` (Bessel's correction) else by n, n the
+    /// number of elements reduced. As in PyTorch, too few elements (n ≤ 1 unbiased, n = 0) give NaN.
     public Tensor var(int[] dims, boolean unbiased, boolean keepdim) {
         long n = 1;
         for (int d : Ops.normalizeDims("var", dims, rank())) n *= shape[d];
         Tensor centered = sub(mean(dims, true));
-        return centered.square().sum(dims, keepdim).div((double) Math.max(1, unbiased ? n - 1 : n));
+        return centered.square().sum(dims, keepdim).div((double) Math.max(0, unbiased ? n - 1 : n));
     }
 
     public Tensor var(int dim, boolean unbiased, boolean keepdim) {
@@ -594,6 +605,11 @@ public final class Tensor {
     /// removed; leading (batch) dims broadcast.
     public Tensor matmul(Tensor o) {
         return Ops.matmul(this, o);
+    }
+
+    /// The low-rank linear of LoRA/SoRA with this tensor as x; see `nn.Functional.lowRankLinear`.
+    public Tensor lowRankLinear(Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        return Ops.lowRankLinear(this, w, bias, a, b, g, s);
     }
 
     public Tensor softmax(int dim) {

@@ -52,6 +52,8 @@ public final class BenchMain {
         SUITES.put("elementwise", Suites::elementwise);
         SUITES.put("autograd", Suites::autograd);
         SUITES.put("linalg", Suites::linalg);
+        SUITES.put("gpu", GpuSuites::gpu);
+        SUITES.put("gpu-lowrank", GpuSuites::lowrank);
     }
 
     @FunctionalInterface

@@ -3,7 +3,6 @@ package dev.rankwise.autograd;
 import dev.rankwise.Shape;
 import dev.rankwise.Tensor;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -28,6 +27,10 @@ public final class Backprop {
             throw new IllegalArgumentException("backward: gradient shape " + Shape.str(grad.shape())
                     + " does not match the output shape " + Shape.str(root.shape()));
         }
+        if (!grad.dtype().isFloating()) {
+            throw new IllegalArgumentException("backward: the upstream gradient must be floating, got " + grad.dtype());
+        }
+        grad = grad.detach().to(root.dtype()).to(root.device());
         try (var ignored = GradMode.noGrad()) {
             if (root.gradFn() == null) { // a leaf: its gradient is the seed itself
                 root.accumulateGrad(grad);
@@ -73,9 +76,9 @@ public final class Backprop {
     }
 
     private static void checkGradient(Node node, int j, Tensor input, Tensor g) {
-        if (!java.util.Arrays.equals(g.shape(), input.shape())) {
-            throw new IllegalStateException("backward of op '" + node.op() + "': gradient of input " + j + " has shape "
-                    + Shape.str(g.shape()) + " but the input has shape " + Shape.str(input.shape()));
+        if (!Shape.same(g.shapeRef(), input.shapeRef()) || g.dtype() != input.dtype()) {
+            throw new IllegalStateException("backward of op '" + node.op() + "': gradient of input " + j + " is "
+                    + g.dtype() + " " + Shape.str(g.shapeRef()) + " but the input is " + input.dtype() + " " + Shape.str(input.shapeRef()));
         }
         if (Anomaly.checkingBackward() && !g.allFinite()) {
             throw new Anomaly.AnomalyException(node.op(), "anomaly: backward of op '" + node.op()
@@ -83,30 +86,32 @@ public final class Backprop {
         }
     }
 
-    /// Tensors with a graph node reachable from `root`, each after all of its inputs.
+    /// Tensors with a graph node reachable from `root`, each after all of its inputs: a depth-first
+    /// walk with an explicit stack of (tensor, next input) pairs.
     private static List<Tensor> topologicalOrder(Tensor root) {
         List<Tensor> order = new ArrayList<>();
         Map<Tensor, Boolean> seen = new IdentityHashMap<>();
-        ArrayDeque<Object[]> stack = new ArrayDeque<>(); // {tensor, next input index}
-        stack.push(new Object[] {root, 0});
+        List<Tensor> stack = new ArrayList<>();
+        int[] next = new int[16];
+        stack.add(root);
         seen.put(root, Boolean.TRUE);
         while (!stack.isEmpty()) {
-            Object[] top = stack.peek();
-            Tensor t = (Tensor) top[0];
+            int top = stack.size() - 1;
+            Tensor t = stack.get(top);
             Tensor[] inputs = t.gradFn().inputs();
-            int next = (Integer) top[1];
             boolean pushed = false;
-            while (next < inputs.length) {
-                Tensor in = inputs[next++];
+            while (next[top] < inputs.length) {
+                Tensor in = inputs[next[top]++];
                 if (in != null && in.requiresGrad() && in.gradFn() != null && seen.put(in, Boolean.TRUE) == null) {
-                    top[1] = next;
-                    stack.push(new Object[] {in, 0});
+                    if (stack.size() == next.length) next = java.util.Arrays.copyOf(next, 2 * next.length);
+                    next[stack.size()] = 0;
+                    stack.add(in);
                     pushed = true;
                     break;
                 }
             }
             if (!pushed) {
-                stack.pop();
+                stack.remove(top);
                 order.add(t);
             }
         }

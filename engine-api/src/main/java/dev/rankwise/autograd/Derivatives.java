@@ -61,39 +61,22 @@ public final class Derivatives {
 
     public static Node.Backward binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
         boolean needA = a.requiresGrad(), needB = b.requiresGrad();
-        int[] sa = a.shape(), sb = b.shape();
+        int[] sa = a.shapeRef(), sb = b.shapeRef();
         return g -> {
-            Tensor ga = null, gb = null;
-            switch (op) {
-                case ADD -> {
-                    ga = g;
-                    gb = g;
-                }
-                case SUB -> {
-                    ga = g;
-                    if (needB) gb = g.neg();
-                }
-                case MUL -> {
-                    if (needA) ga = g.mul(b);
-                    if (needB) gb = g.mul(a);
-                }
-                case DIV -> {
-                    if (needA) ga = g.div(b);
-                    if (needB) gb = g.mul(out).div(b).neg();           // −g·a/b² = −g·out/b
-                }
-                case POW -> {
-                    if (needA) ga = g.mul(b).mul(a.pow(b.sub(1)));
-                    if (needB) gb = g.mul(out).mul(a.log());
-                }
-                case MAX, MIN -> {                                     // ties split the gradient equally
+            Tensor[] d = switch (op) {                                   // {dL/da, dL/db} before unbroadcasting
+                case ADD -> new Tensor[] {g, g};
+                case SUB -> new Tensor[] {g, needB ? g.neg() : null};
+                case MUL -> new Tensor[] {needA ? g.mul(b) : null, needB ? g.mul(a) : null};
+                case DIV -> new Tensor[] {needA ? g.div(b) : null, needB ? g.mul(out).div(b).neg() : null}; // −g·a/b² = −g·out/b
+                case POW -> new Tensor[] {needA ? g.mul(b).mul(a.pow(b.sub(1))) : null, needB ? g.mul(out).mul(a.log()) : null};
+                case MAX, MIN -> {                                       // ties split the gradient equally
                     Tensor win = op == BinaryOp.MAX ? a.gt(b) : a.lt(b);
                     Tensor share = win.add(a.eq(b).mul(0.5));
-                    if (needA) ga = g.mul(share);
-                    if (needB) gb = g.mul(share.rsub(1));
+                    yield new Tensor[] {needA ? g.mul(share) : null, needB ? g.mul(share.rsub(1)) : null};
                 }
-                default -> throw new IllegalStateException("no derivative for comparison " + op.opName());
-            }
-            return new Tensor[] {needA ? unbroadcast(ga, sa) : null, needB ? unbroadcast(gb, sb) : null};
+                case GT, GE, LT, LE, EQ -> throw new IllegalStateException("comparison " + op.opName() + " has no gradient");
+            };
+            return new Tensor[] {needA ? unbroadcast(d[0], sa) : null, needB ? unbroadcast(d[1], sb) : null};
         };
     }
 
@@ -104,7 +87,7 @@ public final class Derivatives {
 
     /// where(cond, a, b): the gradient goes to a where cond ≠ 0, to b elsewhere.
     public static Node.Backward where(Tensor cond, Tensor a, Tensor b) {
-        int[] sa = a.shape(), sb = b.shape();
+        int[] sa = a.shapeRef(), sb = b.shapeRef();
         return g -> {
             Tensor c = cond.to(g.dtype()).eq(0.0).rsub(1);
             return new Tensor[] {null,
@@ -117,7 +100,7 @@ public final class Derivatives {
 
     /// sum over dims: the gradient is broadcast back over the reduced dims.
     public static Node.Backward sum(Tensor x, int[] keepShape) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {g.reshape(keepShape).expand(sx)};
     }
 
@@ -132,7 +115,7 @@ public final class Derivatives {
 
     /// max/min along a dim with indices: the gradient goes to the chosen index.
     public static Node.Backward selectAlong(Tensor x, int dim, Tensor indicesKeep, int[] keepShape) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {Tensor.zeros(x.device(), g.dtype(), sx).scatterAdd(dim, indicesKeep, g.reshape(keepShape))};
     }
 
@@ -140,7 +123,7 @@ public final class Derivatives {
 
     /// C = A·B (batched): dA = dC·Bᵀ, dB = Aᵀ·dC, each summed over broadcast batch dims.
     public static Node.Backward matmul(Tensor a, Tensor b) {
-        int[] sa = a.shape(), sb = b.shape();
+        int[] sa = a.shapeRef(), sb = b.shapeRef();
         return g -> new Tensor[] {
                 a.requiresGrad() ? unbroadcast(g.matmul(b.mT()), sa) : null,
                 b.requiresGrad() ? unbroadcast(a.mT().matmul(g), sb) : null};
@@ -153,11 +136,27 @@ public final class Derivatives {
                 : y.mul(g.sub(g.mul(y).sum(dim, true)))};
     }
 
+    /// The low-rank linear: the backend's fused backward gives dx, dA, dB, dg in one sweep over x and
+    /// dy (formulas in `FusedKernels.loraBackward`); where W or the bias trains, dW = dyᵀ x and
+    /// dbias = Σ_rows dy are added. Inputs: x, W, bias, A, B, g (bias and g may be null).
+    public static Node.Backward lowRankLinear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        boolean needX = x.requiresGrad(), needA = a.requiresGrad(), needB = b.requiresGrad(), needG = g != null && g.requiresGrad();
+        boolean needW = w.requiresGrad(), needBias = bias != null && bias.requiresGrad();
+        Tensor xs = x.detach(), ws = w.detach(), as = a.detach(), bs = b.detach(), gs = g == null ? null : g.detach();
+        return dy -> {
+            var d = x.backend().fused().loraBackward(dy, xs, ws, as, bs, gs, s, needX, needA, needB, needG);
+            Tensor dy2 = needW || needBias ? dy.reshape(-1, dy.size(-1)) : null;
+            Tensor dw = needW ? dy2.t().matmul(xs.reshape(-1, xs.size(-1))) : null;
+            Tensor dbias = needBias ? dy2.sum(new int[] {0}, false) : null;
+            return new Tensor[] {d.dx(), dw, dbias, d.da(), d.db(), d.dg()};
+        };
+    }
+
     // ---------------------------------------------------------------- indexing
 
     /// gather: the gradient is scattered back to the gathered positions.
     public static Node.Backward gather(Tensor x, int dim, Tensor index) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {Tensor.zeros(x.device(), g.dtype(), sx).scatterAdd(dim, index, g), null};
     }
 
@@ -185,7 +184,7 @@ public final class Derivatives {
     // ---------------------------------------------------------------- views and conversions
 
     public static Node.Backward reshape(Tensor x) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {g.reshape(sx)};
     }
 
@@ -197,7 +196,7 @@ public final class Derivatives {
 
     /// narrow: the gradient is zero outside the slice.
     public static Node.Backward narrow(Tensor x, int dim, int start, int length) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> {
             Tensor gx = Tensor.zeros(x.device(), g.dtype(), sx);
             gx.narrow(dim, start, length).copyFrom(g);
@@ -206,7 +205,7 @@ public final class Derivatives {
     }
 
     public static Node.Backward expand(Tensor x) {
-        int[] sx = x.shape();
+        int[] sx = x.shapeRef();
         return g -> new Tensor[] {unbroadcast(g, sx)};
     }
 
@@ -224,8 +223,8 @@ public final class Derivatives {
 
     /// Sums `g` over the dims along which an input of `shape` was broadcast, giving it that shape.
     public static Tensor unbroadcast(Tensor g, int[] shape) {
-        int[] gs = g.shape();
-        if (Arrays.equals(gs, shape)) return g;
+        int[] gs = g.shapeRef();
+        if (Shape.same(gs, shape)) return g;
         int lead = gs.length - shape.length;
         if (lead < 0) throw new IllegalStateException("unbroadcast: gradient " + Shape.str(gs) + " is smaller than " + Shape.str(shape));
         int[] dims = new int[gs.length];

@@ -9,8 +9,13 @@ import java.util.Map;
 /// order; numbers are read as `Long` when integral and `Double` otherwise. Engine-api has no
 /// dependencies, and these headers need nothing more.
 final class Json {
+    /// Nesting deeper than this is refused (a file header needs three levels), so a malicious header
+    /// cannot overflow the stack of this recursive reader.
+    private static final int MAX_DEPTH = 64;
+
     private final String s;
     private int i;
+    private int depth;
 
     private Json(String s) {
         this.s = s;
@@ -36,6 +41,7 @@ final class Json {
     private Object value() {
         if (i >= s.length()) throw error("unexpected end");
         char c = s.charAt(i);
+        if ((c == '{' || c == '[') && ++depth > MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH + " levels");
         return switch (c) {
             case '{' -> object();
             case '[' -> array();
@@ -59,6 +65,7 @@ final class Json {
         ws();
         if (i < s.length() && s.charAt(i) == '}') {
             i++;
+            depth--;
             return m;
         }
         while (true) {
@@ -73,7 +80,10 @@ final class Json {
             ws();
             if (i >= s.length()) throw error("unterminated object");
             char c = s.charAt(i++);
-            if (c == '}') return m;
+            if (c == '}') {
+                depth--;
+                return m;
+            }
             if (c != ',') throw error("expected ',' or '}'");
         }
     }
@@ -84,6 +94,7 @@ final class Json {
         ws();
         if (i < s.length() && s.charAt(i) == ']') {
             i++;
+            depth--;
             return a;
         }
         while (true) {
@@ -92,7 +103,10 @@ final class Json {
             ws();
             if (i >= s.length()) throw error("unterminated array");
             char c = s.charAt(i++);
-            if (c == ']') return a;
+            if (c == ']') {
+                depth--;
+                return a;
+            }
             if (c != ',') throw error("expected ',' or ']'");
         }
     }
@@ -115,7 +129,7 @@ final class Json {
                     case 'r' -> sb.append('\r');
                     case 't' -> sb.append('\t');
                     case 'u' -> {
-                        if (i + 4 > s.length()) throw error("bad \\u escape");
+                        if (i + 4 > s.length() || !s.substring(i, i + 4).matches("[0-9a-fA-F]{4}")) throw error("bad \\u escape");
                         sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
                         i += 4;
                     }

@@ -6,116 +6,140 @@ import dev.rankwise.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /// NumPy's `.npy` format (versions 1–3): magic `\x93NUMPY`, version, header length, a Python-literal
 /// dict `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }` padded to 64 bytes, then the data.
 ///
-/// Reads `<f4`, `<f8`, `<f2` (to F32), `<i4` and `<i8` (to I32, range-checked), little-endian, C order;
-/// Fortran order is read by transposing. Writes F32, F64 and I32 as version 1.0, atomically.
+/// Reads `<f4`, `<f8`, `<f2` (to F32), `<i4` and `<i8` (to I32, range-checked), little-endian; C order,
+/// or Fortran order by transposing. The data is memory-mapped, not read into the heap first. A header
+/// that is malformed, names another dtype or promises more or fewer bytes than the file holds is a
+/// [MalformedFileException] naming the file. Writes F32, F64 and I32 as version 1.0, atomically.
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+    private static final int MAX_HEADER = 1 << 20;
 
     private Npy() {}
 
     public static Tensor read(Path file) throws IOException {
-        byte[] all = Files.readAllBytes(file);
-        if (all.length < 10) throw new MalformedFileException(file, "truncated: too short for an .npy header");
-        for (int k = 0; k < 6; k++) if (all[k] != MAGIC[k]) throw new MalformedFileException(file, "not an .npy file (bad magic)");
-        int major = all[6];
-        ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-        int headerLen, start;
-        if (major == 1) {
-            headerLen = b.getShort(8) & 0xFFFF;
-            start = 10;
-        } else if (major == 2 || major == 3) {
-            if (all.length < 12) throw new MalformedFileException(file, "truncated header");
-            headerLen = b.getInt(8);
-            start = 12;
-        } else {
-            throw new MalformedFileException(file, "unsupported .npy version " + major);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < 10) throw new MalformedFileException(file, "truncated: too short for an .npy header");
+            ByteBuffer pre = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+            pre.limit((int) Math.min(12, size));
+            while (pre.hasRemaining()) if (ch.read(pre, pre.position()) < 0) break;
+            for (int k = 0; k < 6; k++) if (pre.get(k) != MAGIC[k]) throw new MalformedFileException(file, "not an .npy file (bad magic)");
+            int major = pre.get(6);
+            long headerLen;
+            int start;
+            if (major == 1) {
+                headerLen = pre.getShort(8) & 0xFFFF;
+                start = 10;
+            } else if (major == 2 || major == 3) {
+                if (size < 12) throw new MalformedFileException(file, "truncated header");
+                headerLen = pre.getInt(8) & 0xFFFFFFFFL;
+                start = 12;
+            } else {
+                throw new MalformedFileException(file, "unsupported .npy version " + major);
+            }
+            if (headerLen > MAX_HEADER || start + headerLen > size) {
+                throw new MalformedFileException(file, "header length " + headerLen + " runs past the end of the " + size + "-byte file");
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            while (hb.hasRemaining()) if (ch.read(hb, start + hb.position()) < 0) throw new MalformedFileException(file, "truncated header");
+            String header = new String(hb.array(), major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+            Matcher d = DESCR.matcher(header), f = FORTRAN.matcher(header), s = SHAPE.matcher(header);
+            if (!d.find() || !f.find() || !s.find()) {
+                throw new MalformedFileException(file, "header lacks descr, fortran_order or shape: " + header.trim());
+            }
+            String descr = d.group(1);
+            boolean fortran = f.group(1).equals("True");
+            int[] shape = parseShape(file, s.group(1));
+            int size1 = switch (descr) {
+                case "<f4", "<i4" -> 4;
+                case "<f8", "<i8" -> 8;
+                case "<f2" -> 2;
+                default -> throw new MalformedFileException(file, "unsupported dtype '" + descr + "' (supported: <f4, <f8, <f2, <i4, <i8)");
+            };
+            long numel = 1;
+            for (int dim : shape) numel = dim == 0 || numel == 0 ? 0 : numel > Long.MAX_VALUE / 8 / dim ? -1 : numel * dim;
+            long dataStart = start + headerLen;
+            if (numel < 0 || size - dataStart != numel * size1) {
+                throw new MalformedFileException(file, "holds " + (size - dataStart) + " data bytes but shape "
+                        + java.util.Arrays.toString(shape) + " of " + descr + " needs " + (numel < 0 ? "more than exist" : numel * size1));
+            }
+            if (numel > Integer.MAX_VALUE - 8) {
+                throw new MalformedFileException(file, "has " + numel + " elements; a tensor holds at most 2^31 − 9");
+            }
+            int n = (int) numel, rank = shape.length;
+            // Fortran order: the data is the C-order layout of the reversed shape; read it so, then transpose.
+            int[] readShape = shape.clone();
+            if (fortran) for (int k = 0; k < rank; k++) readShape[k] = shape[rank - 1 - k];
+            Tensor t = decode(file, ch, dataStart, descr, n, readShape);
+            if (fortran && rank > 1) {
+                int[] perm = new int[rank];
+                for (int k = 0; k < rank; k++) perm[k] = rank - 1 - k;
+                t = t.permute(perm).contiguous();
+            }
+            return t;
         }
-        if (headerLen < 0 || start + headerLen > all.length) throw new MalformedFileException(file, "header length " + headerLen + " runs past the end");
-        String header = new String(all, start, headerLen, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        Matcher d = DESCR.matcher(header), f = FORTRAN.matcher(header), s = SHAPE.matcher(header);
-        if (!d.find() || !f.find() || !s.find()) throw new MalformedFileException(file, "header lacks descr, fortran_order or shape: " + header.trim());
-        String descr = d.group(1);
-        boolean fortran = f.group(1).equals("True");
-        String[] parts = s.group(1).split(",");
-        int rank = 0;
+    }
+
+    private static int[] parseShape(Path file, String text) throws MalformedFileException {
+        String[] parts = text.split(",");
         int[] shape = new int[parts.length];
-        long numel = 1;
+        int rank = 0;
         for (String p : parts) {
             if (p.isBlank()) continue;
             try {
                 shape[rank] = Integer.parseInt(p.trim());
             } catch (NumberFormatException e) {
-                throw new MalformedFileException(file, "bad shape (" + s.group(1) + ")");
+                throw new MalformedFileException(file, "bad shape (" + text + ")");
             }
-            if (shape[rank] < 0) throw new MalformedFileException(file, "negative dimension in shape (" + s.group(1) + ")");
-            numel *= shape[rank++];
+            if (shape[rank] < 0) throw new MalformedFileException(file, "negative dimension in shape (" + text + ")");
+            rank++;
         }
-        shape = java.util.Arrays.copyOf(shape, rank);
-        int size = switch (descr) {
-            case "<f4", "<i4" -> 4;
-            case "<f8", "<i8" -> 8;
-            case "<f2" -> 2;
-            default -> throw new MalformedFileException(file, "unsupported dtype '" + descr + "' (supported: <f4, <f8, <f2, <i4, <i8)");
-        };
-        int dataStart = start + headerLen;
-        if ((long) all.length - dataStart != numel * size) {
-            throw new MalformedFileException(file, "holds " + (all.length - dataStart) + " data bytes but shape " + java.util.Arrays.toString(shape)
-                    + " of " + descr + " needs " + numel * size);
-        }
-        int n = (int) numel;
-        ByteBuffer data = ByteBuffer.wrap(all, dataStart, all.length - dataStart).slice().order(ByteOrder.LITTLE_ENDIAN);
-        // Fortran order: the data is the C-order layout of the reversed shape; read it so, then transpose.
-        int[] readShape = shape.clone();
-        if (fortran) for (int k = 0; k < rank; k++) readShape[k] = shape[rank - 1 - k];
-        Tensor t = switch (descr) {
-            case "<f4" -> {
-                float[] v = new float[n];
-                data.asFloatBuffer().get(v);
-                yield Tensor.fromArray(v, readShape);
-            }
-            case "<f8" -> {
-                double[] v = new double[n];
-                data.asDoubleBuffer().get(v);
-                yield Tensor.fromArray(v, readShape);
-            }
-            case "<f2" -> {
-                float[] v = new float[n];
-                for (int k = 0; k < n; k++) v[k] = Float.float16ToFloat(data.getShort(2 * k));
-                yield Tensor.fromArray(v, readShape);
-            }
-            case "<i4" -> {
-                int[] v = new int[n];
-                data.asIntBuffer().get(v);
-                yield Tensor.fromArray(v, readShape);
-            }
-            default -> {
-                int[] v = new int[n];
-                for (int k = 0; k < n; k++) {
-                    long x = data.getLong(8 * k);
-                    if (x < Integer.MIN_VALUE || x > Integer.MAX_VALUE) throw new MalformedFileException(file, "int64 value " + x + " outside the I32 range");
-                    v[k] = (int) x;
+        return java.util.Arrays.copyOf(shape, rank);
+    }
+
+    /// Maps the data in pieces of at most 1 GiB and converts it into a new array.
+    private static Tensor decode(Path file, FileChannel ch, long dataStart, String descr, int n, int[] shape) throws IOException {
+        int size = descr.charAt(2) - '0';
+        int piece = (int) Math.max(1, SafeTensors.mapPieceBytes / size);
+        Object out = descr.equals("<f8") ? new double[n] : descr.startsWith("<i") ? new int[n] : new float[n];
+        for (int first = 0; first < n; first += piece) {
+            int count = Math.min(piece, n - first);
+            ByteBuffer b = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + (long) first * size, (long) count * size).order(ByteOrder.LITTLE_ENDIAN);
+            switch (descr) {
+                case "<f4" -> b.asFloatBuffer().get((float[]) out, first, count);
+                case "<f8" -> b.asDoubleBuffer().get((double[]) out, first, count);
+                case "<i4" -> b.asIntBuffer().get((int[]) out, first, count);
+                case "<f2" -> {
+                    for (int k = 0; k < count; k++) ((float[]) out)[first + k] = Float.float16ToFloat(b.getShort(2 * k));
                 }
-                yield Tensor.fromArray(v, readShape);
+                default -> {
+                    for (int k = 0; k < count; k++) ((int[]) out)[first + k] = toInt(file, b.getLong(8 * k));
+                }
             }
-        };
-        if (fortran && rank > 1) {
-            int[] perm = new int[rank];
-            for (int k = 0; k < rank; k++) perm[k] = rank - 1 - k;
-            t = t.permute(perm).contiguous();
         }
-        return t;
+        return switch (out) {
+            case double[] v -> Tensor.fromArray(v, shape);
+            case int[] v -> Tensor.fromArray(v, shape);
+            default -> Tensor.fromArray((float[]) out, shape);
+        };
+    }
+
+    private static int toInt(Path file, long x) throws MalformedFileException {
+        if (x < Integer.MIN_VALUE || x > Integer.MAX_VALUE) throw new MalformedFileException(file, "int64 value " + x + " outside the I32 range");
+        return (int) x;
     }
 
     public static void write(Path file, Tensor t) throws IOException {
@@ -132,13 +156,13 @@ public final class Npy {
         int total = 10 + dict.length() + 1;
         int pad = (64 - total % 64) % 64;
         String header = dict + " ".repeat(pad) + "\n";
-        Object data = t.dtype() == DType.F32 ? t.toFloatArray() : t.dtype() == DType.F64 ? t.toDoubleArray() : t.toIntArray();
+        byte[] data = SafeTensors.encode(t, t.dtype());
         AtomicWrite.write(file, out -> {
             ByteBuffer h = ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN);
             h.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
             out.write(h.array());
             out.write(header.getBytes(StandardCharsets.ISO_8859_1));
-            out.write(SafeTensors.toBytes(data));
+            out.write(data);
         });
     }
 }

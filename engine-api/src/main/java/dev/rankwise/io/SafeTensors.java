@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -20,13 +20,19 @@ import java.util.Map;
 /// start) and an optional `__metadata__` of strings, then the raw little-endian data.
 ///
 /// Reading converts F16 and BF16 to F32 and I64 to I32 (range-checked); F32, F64 and I32 load as they
-/// are. Files are memory-mapped, so a large file is not copied into the heap before conversion. Every
-/// inconsistency — truncation, a header that is not JSON, offsets that overlap, leave gaps, run past
-/// the end or disagree with the shape — is a [MalformedFileException] naming the file.
+/// are. The data is memory-mapped tensor by tensor (in pieces of at most 1 GiB), so files of any size
+/// are read without first copying them into the heap. Every inconsistency — truncation, a header that
+/// is not JSON, an unknown dtype, offsets that overlap, leave gaps, run past the end or disagree with
+/// the shape — is a [MalformedFileException] naming the file, raised before any tensor is built.
+///
+/// Writing stores F32, F64 and I32 tensors as they are, or floating tensors converted to F16 or BF16
+/// (round to nearest even), through a temporary file that is moved into place.
 public final class SafeTensors {
     private SafeTensors() {}
 
     private static final long MAX_HEADER = 100L << 20;
+    /// Bytes mapped at a time (package-private so tests can make it small and cover the piece loop).
+    static long mapPieceBytes = 1L << 30;
 
     /// Every tensor in the file, in header order.
     public static Map<String, Tensor> read(Path file) throws IOException {
@@ -40,21 +46,23 @@ public final class SafeTensors {
 
     private record Loaded(Map<String, Tensor> tensors, Map<String, String> metadata) {}
 
+    private record Entry(String name, String dtype, int[] shape, int numel, long begin, long end) {}
+
     private static Loaded load(Path file, boolean withData) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) throw new MalformedFileException(file, "truncated: " + size + " bytes, too short for the header length");
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, len, 0);
+            readFully(file, ch, len, 0);
             long n = len.getLong(0);
             if (n < 2 || n > MAX_HEADER || 8 + n > size) {
                 throw new MalformedFileException(file, "header length " + n + " is impossible for a file of " + size + " bytes");
             }
             ByteBuffer hb = ByteBuffer.allocate((int) n);
-            readFully(ch, hb, 8);
+            readFully(file, ch, hb, 8);
             Object parsed;
             try {
-                parsed = Json.parse(new String(hb.array(), java.nio.charset.StandardCharsets.UTF_8));
+                parsed = Json.parse(new String(hb.array(), StandardCharsets.UTF_8));
             } catch (IllegalArgumentException e) {
                 throw new MalformedFileException(file, "header is not valid JSON (" + e.getMessage() + ")");
             }
@@ -67,7 +75,9 @@ public final class SafeTensors {
                 if (name.equals("__metadata__")) {
                     if (!(e.getValue() instanceof Map<?, ?> m)) throw new MalformedFileException(file, "__metadata__ is not an object");
                     for (var me : m.entrySet()) {
-                        if (!(me.getValue() instanceof String sv)) throw new MalformedFileException(file, "__metadata__ value of '" + me.getKey() + "' is not a string");
+                        if (!(me.getValue() instanceof String sv)) {
+                            throw new MalformedFileException(file, "__metadata__ value of '" + me.getKey() + "' is not a string");
+                        }
                         meta.put((String) me.getKey(), sv);
                     }
                     continue;
@@ -76,15 +86,19 @@ public final class SafeTensors {
             }
             checkLayout(file, entries, dataSize);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            if (withData) {
-                var map = ch.map(FileChannel.MapMode.READ_ONLY, dataStart, dataSize).order(ByteOrder.LITTLE_ENDIAN);
-                for (Entry en : entries) tensors.put(en.name, decode(file, en, map));
-            }
+            if (withData) for (Entry en : entries) tensors.put(en.name, decode(file, ch, dataStart, en));
             return new Loaded(tensors, meta);
         }
     }
 
-    private record Entry(String name, String dtype, int[] shape, long begin, long end) {}
+    private static int bytesOf(String dtype) {
+        return switch (dtype) {
+            case "F32", "I32" -> 4;
+            case "F64", "I64" -> 8;
+            case "F16", "BF16" -> 2;
+            default -> 0;
+        };
+    }
 
     private static Entry entry(Path file, String name, Object spec, long dataSize) throws MalformedFileException {
         if (!(spec instanceof Map<?, ?> m)) throw new MalformedFileException(file, "entry '" + name + "' is not an object");
@@ -93,6 +107,11 @@ public final class SafeTensors {
         if (!(m.get("data_offsets") instanceof List<?> off) || off.size() != 2 || !(off.get(0) instanceof Long b) || !(off.get(1) instanceof Long e)) {
             throw new MalformedFileException(file, "entry '" + name + "' has no valid data_offsets");
         }
+        int bytes = bytesOf(dtype);
+        if (bytes == 0) {
+            throw new MalformedFileException(file, "entry '" + name + "' has unsupported dtype " + dtype
+                    + " (supported: F32, F64, F16, BF16, I32, I64)");
+        }
         int[] shape = new int[shapeList.size()];
         long numel = 1;
         for (int k = 0; k < shape.length; k++) {
@@ -100,28 +119,26 @@ public final class SafeTensors {
                 throw new MalformedFileException(file, "entry '" + name + "' has an invalid shape " + shapeList);
             }
             shape[k] = (int) (long) d;
-            numel *= d;
+            numel = d == 0 || numel == 0 ? 0 : numel > Long.MAX_VALUE / 8 / d ? -1 : numel * d;
+            if (numel < 0) throw new MalformedFileException(file, "entry '" + name + "' has a shape " + shapeList + " too large to exist");
         }
-        int bytes = switch (dtype) {
-            case "F32", "I32" -> 4;
-            case "F64", "I64" -> 8;
-            case "F16", "BF16" -> 2;
-            default -> throw new MalformedFileException(file, "entry '" + name + "' has unsupported dtype " + dtype
-                    + " (supported: F32, F64, F16, BF16, I32, I64)");
-        };
         if (b < 0 || e < b || e > dataSize) {
-            throw new MalformedFileException(file, "entry '" + name + "' offsets [" + b + ", " + e + ") run outside the " + dataSize + " data bytes");
+            throw new MalformedFileException(file, "entry '" + name + "' offsets [" + b + ", " + e + ") run outside the " + dataSize
+                    + " data bytes" + (e > dataSize ? " (truncated file?)" : ""));
         }
         if (e - b != numel * bytes) {
             throw new MalformedFileException(file, "entry '" + name + "' has " + (e - b) + " bytes but shape " + shapeList + " of " + dtype + " needs " + numel * bytes);
         }
-        return new Entry(name, dtype, shape, b, e);
+        if (numel > Integer.MAX_VALUE - 8) {
+            throw new MalformedFileException(file, "entry '" + name + "' has " + numel + " elements; a tensor holds at most 2^31 − 9");
+        }
+        return new Entry(name, dtype, shape, (int) numel, b, e);
     }
 
     /// Tensors must tile the data area exactly, without overlaps or gaps (the format's own rule).
     private static void checkLayout(Path file, List<Entry> entries, long dataSize) throws MalformedFileException {
         List<Entry> sorted = new ArrayList<>(entries);
-        sorted.sort((x, y) -> Long.compare(x.begin, y.begin));
+        sorted.sort((x, y) -> x.begin != y.begin ? Long.compare(x.begin, y.begin) : Long.compare(x.end, y.end));
         long at = 0;
         for (Entry e : sorted) {
             if (e.begin != at) {
@@ -133,108 +150,123 @@ public final class SafeTensors {
         if (at != dataSize) throw new MalformedFileException(file, "data area has " + dataSize + " bytes but the tensors cover " + at);
     }
 
-    private static Tensor decode(Path file, Entry e, ByteBuffer data) throws MalformedFileException {
-        int n = Math.toIntExact((e.end - e.begin) / switch (e.dtype) { case "F64", "I64" -> 8; case "F16", "BF16" -> 2; default -> 4; });
-        ByteBuffer b = data.slice((int) e.begin, (int) (e.end - e.begin)).order(ByteOrder.LITTLE_ENDIAN);
-        switch (e.dtype) {
-            case "F32" -> {
-                float[] v = new float[n];
-                b.asFloatBuffer().get(v);
-                return Tensor.fromArray(v, e.shape);
-            }
-            case "F64" -> {
-                double[] v = new double[n];
-                b.asDoubleBuffer().get(v);
-                return Tensor.fromArray(v, e.shape);
-            }
-            case "I32" -> {
-                int[] v = new int[n];
-                b.asIntBuffer().get(v);
-                return Tensor.fromArray(v, e.shape);
-            }
-            case "I64" -> {
-                int[] v = new int[n];
-                for (int k = 0; k < n; k++) {
-                    long x = b.getLong(k * 8);
-                    if (x < Integer.MIN_VALUE || x > Integer.MAX_VALUE) {
-                        throw new MalformedFileException(file, "entry '" + e.name + "' holds I64 value " + x + " outside the I32 range");
+    /// Maps the entry's bytes piece by piece and converts them into a new array.
+    private static Tensor decode(Path file, FileChannel ch, long dataStart, Entry e) throws IOException {
+        int n = e.numel, size = bytesOf(e.dtype);
+        Object out = switch (e.dtype) {
+            case "F64" -> new double[n];
+            case "I32", "I64" -> new int[n];
+            default -> new float[n];
+        };
+        long pieceElements = Math.max(1, mapPieceBytes / 8);
+        for (long first = 0; first < n; first += pieceElements) {
+            int count = (int) Math.min(pieceElements, n - first);
+            ByteBuffer b = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin + first * size, (long) count * size)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            int at = (int) first;
+            switch (e.dtype) {
+                case "F32" -> b.asFloatBuffer().get((float[]) out, at, count);
+                case "F64" -> b.asDoubleBuffer().get((double[]) out, at, count);
+                case "I32" -> b.asIntBuffer().get((int[]) out, at, count);
+                case "I64" -> {
+                    int[] v = (int[]) out;
+                    for (int k = 0; k < count; k++) {
+                        long x = b.getLong(k * 8);
+                        if (x < Integer.MIN_VALUE || x > Integer.MAX_VALUE) {
+                            throw new MalformedFileException(file, "entry '" + e.name + "' holds I64 value " + x + " outside the I32 range");
+                        }
+                        v[at + k] = (int) x;
                     }
-                    v[k] = (int) x;
                 }
-                return Tensor.fromArray(v, e.shape);
-            }
-            case "F16" -> {
-                float[] v = new float[n];
-                for (int k = 0; k < n; k++) v[k] = Float.float16ToFloat(b.getShort(k * 2));
-                return Tensor.fromArray(v, e.shape);
-            }
-            default -> { // BF16: the high half of an F32
-                float[] v = new float[n];
-                for (int k = 0; k < n; k++) v[k] = Float.intBitsToFloat((b.getShort(k * 2) & 0xFFFF) << 16);
-                return Tensor.fromArray(v, e.shape);
+                case "F16" -> {
+                    float[] v = (float[]) out;
+                    for (int k = 0; k < count; k++) v[at + k] = Float.float16ToFloat(b.getShort(k * 2));
+                }
+                default -> { // BF16: the high half of an F32
+                    float[] v = (float[]) out;
+                    for (int k = 0; k < count; k++) v[at + k] = Float.intBitsToFloat((b.getShort(k * 2) & 0xFFFF) << 16);
+                }
             }
         }
+        return switch (out) {
+            case double[] d -> Tensor.fromArray(d, e.shape);
+            case int[] i -> Tensor.fromArray(i, e.shape);
+            default -> Tensor.fromArray((float[]) out, e.shape);
+        };
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+    private static void readFully(Path file, FileChannel ch, ByteBuffer buf, long pos) throws IOException {
         while (buf.hasRemaining()) {
             int r = ch.read(buf, pos + buf.position());
-            if (r < 0) throw new IOException("unexpected end of file");
+            if (r < 0) throw new MalformedFileException(file, "truncated while reading the header");
         }
     }
 
-    /// Writes `tensors` (F32, F64 or I32) in the given order, atomically.
+    /// Writes `tensors` (F32, F64 or I32) in the given order, each in its own dtype, atomically.
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        write(file, tensors, metadata, null);
+    }
+
+    /// Writes `tensors` atomically, floating ones stored as `floatType` (F32, F64, F16 or BF16; null
+    /// keeps each tensor's own dtype); I32 tensors are stored as they are.
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, DType floatType) throws IOException {
+        if (floatType != null && !floatType.isFloating()) {
+            throw new IllegalArgumentException("safetensors: cannot store floating tensors as " + floatType);
+        }
         Map<String, Object> header = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) header.put("__metadata__", new LinkedHashMap<>(metadata));
         long offset = 0;
-        List<Object> arrays = new ArrayList<>();
+        List<Object[]> parts = new ArrayList<>();   // {tensor, stored dtype}
         for (var e : tensors.entrySet()) {
             Tensor t = e.getValue();
-            String dt = switch (t.dtype()) {
-                case F32 -> "F32";
-                case F64 -> "F64";
-                case I32 -> "I32";
-                default -> throw new IllegalArgumentException("safetensors: cannot write " + t.dtype() + " tensor '" + e.getKey() + "'");
-            };
-            long bytes = t.numel() * t.dtype().bytes();
+            if (t.dtype() != DType.F32 && t.dtype() != DType.F64 && t.dtype() != DType.I32) {
+                throw new IllegalArgumentException("safetensors: cannot write " + t.dtype() + " tensor '" + e.getKey() + "'");
+            }
+            DType stored = floatType != null && t.dtype().isFloating() ? floatType : t.dtype();
+            long bytes = t.numel() * stored.bytes();
             Map<String, Object> spec = new LinkedHashMap<>();
-            spec.put("dtype", dt);
+            spec.put("dtype", stored.name());
             List<Object> shape = new ArrayList<>();
             for (int d : t.shape()) shape.add((long) d);
             spec.put("shape", shape);
             spec.put("data_offsets", List.of(offset, offset + bytes));
             header.put(e.getKey(), spec);
             offset += bytes;
-            arrays.add(t.dtype() == DType.F32 ? t.toFloatArray() : t.dtype() == DType.F64 ? t.toDoubleArray() : t.toIntArray());
+            parts.add(new Object[] {t, stored});
         }
-        byte[] json = Json.write(header).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        int padded = (json.length + 7) / 8 * 8;
-        long total = offset;
+        byte[] json = Json.write(header).getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) / 8 * 8;   // the data starts 8-byte aligned, as the reference writer does
         AtomicWrite.write(file, out -> {
             ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
             head.putLong(padded).put(json);
             while (head.hasRemaining()) head.put((byte) ' ');
             out.write(head.array());
-            for (Object a : arrays) out.write(toBytes(a));
+            for (Object[] p : parts) out.write(encode((Tensor) p[0], (DType) p[1]));
         });
-        assert total >= 0;
     }
 
-    static byte[] toBytes(Object a) {
-        if (a instanceof float[] f) {
-            ByteBuffer b = ByteBuffer.allocate(f.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            b.asFloatBuffer().put(f);
-            return b.array();
+    /// The tensor's elements in row-major order as little-endian bytes of `stored`.
+    static byte[] encode(Tensor t, DType stored) {
+        int n = (int) t.numel();
+        ByteBuffer b = ByteBuffer.allocate(n * stored.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        switch (stored) {
+            case F64 -> b.asDoubleBuffer().put(t.toDoubleArray());
+            case I32 -> b.asIntBuffer().put(t.toIntArray());
+            case F32 -> b.asFloatBuffer().put(t.toFloatArray());
+            case F16 -> {
+                for (float v : t.toFloatArray()) b.putShort(Float.floatToFloat16(v));
+            }
+            case BF16 -> {
+                for (float v : t.toFloatArray()) b.putShort(toBf16(v));
+            }
         }
-        if (a instanceof double[] d) {
-            ByteBuffer b = ByteBuffer.allocate(d.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-            b.asDoubleBuffer().put(d);
-            return b.array();
-        }
-        int[] i = (int[]) a;
-        ByteBuffer b = ByteBuffer.allocate(i.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        b.asIntBuffer().put(i);
         return b.array();
+    }
+
+    /// Rounds an F32 to BF16 (its high 16 bits) to nearest, ties to even; NaN stays a (quiet) NaN.
+    static short toBf16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        if (Float.isNaN(v)) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 }

@@ -4,8 +4,7 @@ import dev.rankwise.DType;
 import dev.rankwise.Tensor;
 
 /// Layer normalization over the last dim (Ba et al. 2016): y = (x − mean) / √(var + ε) · γ + β, the
-/// biased variance as PyTorch. x [..., d]; γ, β [d] (ones and zeros at start). Composed from primitives,
-/// so its gradient comes from theirs.
+/// biased variance as PyTorch. x [..., d]; γ, β [d] (ones and zeros at start). See [Functional#layerNorm].
 public class LayerNorm extends Module {
     private final int dim;
     private final double eps;
@@ -23,9 +22,9 @@ public class LayerNorm extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        if (x.size(-1) != dim) throw new IllegalArgumentException("layerNorm: last dim of " + java.util.Arrays.toString(x.shape()) + " is not " + dim);
-        Tensor centered = x.sub(x.mean(-1, true));
-        Tensor var = centered.square().mean(-1, true);
-        return centered.mul(var.add(eps).rsqrt()).mul(parameter("weight")).add(parameter("bias"));
+        if (x.rank() == 0 || x.size(-1) != dim) {
+            throw new IllegalArgumentException("layerNorm: last dim of " + java.util.Arrays.toString(x.shape()) + " is not " + dim);
+        }
+        return Functional.layerNorm(x, parameter("weight"), parameter("bias"), eps);
     }
 }

@@ -49,6 +49,16 @@ public abstract class Module {
         return children.remove(name);
     }
 
+    /// Removes a direct parameter, returning its tensor (or null).
+    protected Tensor unregisterParameter(String name) {
+        return parameters.remove(name);
+    }
+
+    /// Removes a direct buffer, returning its tensor (or null).
+    protected Tensor unregisterBuffer(String name) {
+        return buffers.remove(name);
+    }
+
     private static void checkName(String name) {
         if (name.isEmpty() || name.contains(".")) throw new IllegalArgumentException("module: invalid name '" + name + "'");
     }
@@ -143,24 +153,37 @@ public abstract class Module {
         parameters.put(name, v.requiresGrad(old.requiresGrad()));
     }
 
-    /// Copies values from a state dict; with `strict`, missing or unexpected keys are errors.
-    public void loadStateDict(Map<String, Tensor> state, boolean strict) {
+    /// What [#loadStateDict] did not match: keys this module has that the state lacks, and keys of the
+    /// state this module does not have.
+    public record LoadResult(List<String> missingKeys, List<String> unexpectedKeys) {}
+
+    /// Copies values from a state dict (converting dtype) into this module's parameters and buffers.
+    /// With `strict`, any missing or unexpected key is an error that lists them all; a shape mismatch
+    /// is always an error naming the key. Nothing is copied unless every check passes.
+    public LoadResult loadStateDict(Map<String, Tensor> state, boolean strict) {
         Map<String, Tensor> own = stateDict();
-        if (strict) {
-            for (String k : state.keySet()) if (!own.containsKey(k)) throw new IllegalArgumentException("loadStateDict: unexpected key '" + k + "'");
-            for (String k : own.keySet()) if (!state.containsKey(k)) throw new IllegalArgumentException("loadStateDict: missing key '" + k + "'");
+        List<String> missing = new ArrayList<>(), unexpected = new ArrayList<>(), badShapes = new ArrayList<>();
+        for (String k : own.keySet()) if (!state.containsKey(k)) missing.add(k);
+        for (String k : state.keySet()) if (!own.containsKey(k)) unexpected.add(k);
+        for (var e : own.entrySet()) {
+            Tensor src = state.get(e.getKey());
+            if (src != null && !java.util.Arrays.equals(src.shape(), e.getValue().shape())) {
+                badShapes.add("'" + e.getKey() + "' is " + java.util.Arrays.toString(e.getValue().shape())
+                        + " here but " + java.util.Arrays.toString(src.shape()) + " in the state");
+            }
+        }
+        if (!badShapes.isEmpty()) throw new IllegalArgumentException("loadStateDict: shape mismatch: " + String.join("; ", badShapes));
+        if (strict && (!missing.isEmpty() || !unexpected.isEmpty())) {
+            throw new IllegalArgumentException("loadStateDict: " + (missing.isEmpty() ? "" : "missing keys " + missing)
+                    + (missing.isEmpty() || unexpected.isEmpty() ? "" : ", ") + (unexpected.isEmpty() ? "" : "unexpected keys " + unexpected));
         }
         try (var ignored = GradMode.noGrad()) {
             for (var e : own.entrySet()) {
                 Tensor src = state.get(e.getKey());
-                if (src == null) continue;
-                if (!java.util.Arrays.equals(src.shape(), e.getValue().shape())) {
-                    throw new IllegalArgumentException("loadStateDict: '" + e.getKey() + "' has shape "
-                            + java.util.Arrays.toString(e.getValue().shape()) + " but the file has " + java.util.Arrays.toString(src.shape()));
-                }
-                e.getValue().copyFrom(src.to(e.getValue().dtype()));
+                if (src != null) e.getValue().copyFrom(src.to(e.getValue().dtype()).to(e.getValue().device()));
             }
         }
+        return new LoadResult(List.copyOf(missing), List.copyOf(unexpected));
     }
 
     // ---------------------------------------------------------------- modes

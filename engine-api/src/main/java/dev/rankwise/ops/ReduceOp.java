@@ -10,6 +10,9 @@ public enum ReduceOp {
     }
 
     public String opName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return NAMES[ordinal()];
     }
+
+    private static final String[] NAMES = java.util.Arrays.stream(values())
+            .map(v -> v.name().toLowerCase(java.util.Locale.ROOT)).toArray(String[]::new);
 }

@@ -25,8 +25,9 @@ public enum UnaryOp {
     SIGN {
         public double apply(double x) { return Math.signum(x); }
     },
+    /// max(x, 0) with `Math.max`'s rules: NaN stays NaN, −0 gives +0 (as PyTorch).
     RELU {
-        public double apply(double x) { return x > 0 ? x : 0.0 * x; } // keeps NaN, and -0.0 for x <= 0
+        public double apply(double x) { return Math.max(x, 0.0); }
     },
     SIGMOID {
         public double apply(double x) {
@@ -39,10 +40,11 @@ public enum UnaryOp {
     TANH {
         public double apply(double x) { return Math.tanh(x); }
     },
-    /// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+    /// GELU, tanh approximation: 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³), computed as the
+    /// equal x·sigmoid(2u), which keeps its precision for negative x.
     GELU_TANH {
         public double apply(double x) {
-            return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+            return x * SIGMOID.apply(2 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
         }
     },
     /// GELU, exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
@@ -64,6 +66,9 @@ public enum UnaryOp {
 
     /// Lower-case name used in error messages and anomaly reports.
     public String opName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return NAMES[ordinal()];
     }
+
+    private static final String[] NAMES = java.util.Arrays.stream(values())
+            .map(v -> v.name().toLowerCase(java.util.Locale.ROOT)).toArray(String[]::new);
 }

@@ -57,8 +57,9 @@ public class AdamW implements Optimizer {
                     if (g == null) continue;
                     State s = state.computeIfAbsent(p, k -> new State());
                     if (s.m == null) {
-                        s.m = Tensor.zeros(p.device(), p.dtype(), p.shape());
-                        s.v = Tensor.zeros(p.device(), p.dtype(), p.shape());
+                        // The moments outlive any Memory scope this step runs in.
+                        s.m = dev.rankwise.Memory.untracked(() -> Tensor.zeros(p.device(), p.dtype(), p.shape()));
+                        s.v = dev.rankwise.Memory.untracked(() -> Tensor.zeros(p.device(), p.dtype(), p.shape()));
                     }
                     s.step++;
                     double lr = group.lr();

@@ -59,9 +59,11 @@ public final class Philox {
                 out[j] = uniform(w[lane]);
             } else {
                 int pair = lane & 2;
-                double r = Math.sqrt(-2 * Math.log(uniform(w[pair])));
+                // StrictMath (fdlibm) rather than Math: its results are specified to the bit, so the
+                // GPU's port of the same algorithms (kernels/philox.cuh) gives identical numbers.
+                double r = Math.sqrt(-2 * StrictMath.log(uniform(w[pair])));
                 double theta = 2 * Math.PI * uniform(w[pair + 1]);
-                out[j] = (lane & 1) == 0 ? r * Math.cos(theta) : r * Math.sin(theta);
+                out[j] = (lane & 1) == 0 ? r * StrictMath.cos(theta) : r * StrictMath.sin(theta);
             }
         }
     }

@@ -74,14 +74,29 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /// Element-by-element copy through double; exact for every F32 and I32 value.
+    /// Copy with dtype conversion. F64 → F32 rounds to nearest, F32 → F64 and I32 → floating are exact,
+    /// floating → I32 truncates toward zero (NaN → 0).
     private static void copyConverting(Tensor src, Tensor dst) {
         CpuStorage s = (CpuStorage) src.storage(), d = (CpuStorage) dst.storage();
         Strided p = new Strided(dst.shapeRef(), src, dst);
         int s0 = p.innerStride[0], s1 = p.innerStride[1];
-        p.forEach((off, len) -> {
-            for (int i = 0; i < len; i++) set(d, off[1] + i * s1, get(s, off[0] + i * s0));
-        }, true);
+        if (s.f32 != null && d.f64 != null) {
+            float[] from = s.f32;
+            double[] to = d.f64;
+            p.forEach((off, len) -> {
+                for (int i = 0; i < len; i++) to[off[1] + i * s1] = from[off[0] + i * s0];
+            });
+        } else if (s.f64 != null && d.f32 != null) {
+            double[] from = s.f64;
+            float[] to = d.f32;
+            p.forEach((off, len) -> {
+                for (int i = 0; i < len; i++) to[off[1] + i * s1] = (float) from[off[0] + i * s0];
+            });
+        } else {
+            p.forEach((off, len) -> {
+                for (int i = 0; i < len; i++) set(d, off[1] + i * s1, get(s, off[0] + i * s0));
+            });
+        }
     }
 
     static double get(CpuStorage s, int i) {
@@ -107,9 +122,9 @@ public final class CpuBackend implements Backend {
                 CpuStorage d = (CpuStorage) dst.storage();
                 Strided p = new Strided(dst.shapeRef(), dst);
                 int sd = p.innerStride[0];
-                p.forEach((off, len) -> {
+                p.forEachSequential((off, len) -> {
                     for (int i = 0; i < len; i++) set(d, off[0] + i * sd, value);
-                }, false);
+                });
             }
         }
     }
@@ -170,23 +185,26 @@ public final class CpuBackend implements Backend {
         Tensor ma = matrixOperand(a), mb = matrixOperand(b);
         boolean ta = isTransposed(ma), tb = isTransposed(mb);
         int lda = leading(ma, ta), ldb = leading(mb, tb);
-        int batches = (int) (out.numel() / Math.max(1L, (long) m * n));
-        int[] batchShape = java.util.Arrays.copyOf(out.shapeRef(), r - 2);
-        int[] idx = new int[r - 2];
-        for (int bi = 0; bi < batches; bi++) {
+        // The innermost batch dim goes to the strided-batched GEMM (stride 0 where an operand is
+        // broadcast); any outer batch dims are walked here.
+        int nb = r - 2, inner = nb == 0 ? 1 : out.shapeRef()[r - 3];
+        int strideA = nb == 0 ? 0 : ma.stridesRef()[r - 3], strideB = nb == 0 ? 0 : mb.stridesRef()[r - 3];
+        int outer = (int) (out.numel() / Math.max(1L, (long) m * n * inner));
+        int[] idx = new int[Math.max(0, nb - 1)];
+        for (int bi = 0; bi < outer; bi++) {
             int oa = ma.offset(), ob = mb.offset();
-            for (int d = 0; d < r - 2; d++) {
+            for (int d = 0; d < idx.length; d++) {
                 oa += idx[d] * ma.stridesRef()[d];
                 ob += idx[d] * mb.stridesRef()[d];
             }
-            int oc = bi * m * n;
+            int oc = bi * inner * m * n;
             if (out.dtype() == DType.F32) {
-                Gemm.sgemm(ta, tb, m, n, k, 1f, f32(ma), oa, lda, f32(mb), ob, ldb, 0f, f32(out), oc, n);
+                Gemm.sgemmBatched(inner, ta, tb, m, n, k, 1f, f32(ma), oa, lda, strideA, f32(mb), ob, ldb, strideB, 0f, f32(out), oc, n, m * n);
             } else {
-                Gemm.dgemm(ta, tb, m, n, k, 1.0, f64(ma), oa, lda, f64(mb), ob, ldb, 0.0, f64(out), oc, n);
+                Gemm.dgemmBatched(inner, ta, tb, m, n, k, 1.0, f64(ma), oa, lda, strideA, f64(mb), ob, ldb, strideB, 0.0, f64(out), oc, n, m * n);
             }
-            for (int d = r - 3; d >= 0; d--) {
-                if (++idx[d] < batchShape[d]) break;
+            for (int d = idx.length - 1; d >= 0; d--) {
+                if (++idx[d] < out.shapeRef()[d]) break;
                 idx[d] = 0;
             }
         }
@@ -227,6 +245,13 @@ public final class CpuBackend implements Backend {
     }
 
     private final dev.rankwise.cpu.linalg.CpuLinalg linalg = new dev.rankwise.cpu.linalg.CpuLinalg();
+    private final CpuFused fused = new CpuFused(this);
+
+    /// The fused low-rank linear forward and backward; the other fused ops compose from primitives.
+    @Override
+    public dev.rankwise.spi.FusedKernels fused() {
+        return fused;
+    }
 
     @Override
     public dev.rankwise.spi.LinalgKernels linalg() {
@@ -254,7 +279,7 @@ public final class CpuBackend implements Backend {
         int si = p.innerStride[0], sx = p.innerStride[1], so = p.innerStride[2];
         p.forEach((off, len) -> {
             for (int i = 0; i < len; i++) set(os, off[2] + i * so, get(xs, off[1] + i * sx + is[off[0] + i * si] * step));
-        }, true);
+        });
     }
 
     @Override

@@ -26,7 +26,7 @@ public final class GenerateF32Kernels {
         int classStart = f64.indexOf("final class KernelsF64 {");
         if (docStart < 0 || classStart < docStart) throw new IllegalStateException("KernelsF64.java lost its markers");
         String header = "/// F32 elementwise, reduction and indexing kernels on strided host arrays.\n"
-                + "///\n/// GENERATED from `KernelsF64.java` by `GenerateF32Kernels` (engine-cpu-vector tests). Do not edit.\n";
+                + "///\n/// GENERATED from `\u0001.java` by `GenerateF32Kernels` (engine-cpu-vector tests). Do not edit.\n";
         String body = f64.substring(0, docStart) + header + f64.substring(classStart);
         return body.replace(KEEP, "\u0000")
                 .replace("KernelsF64", "KernelsF32")
@@ -35,6 +35,7 @@ public final class GenerateF32Kernels {
                 .replace("Double.", "Float.")
                 .replaceAll("\\bdouble\\b", "float")
                 .replace(".f64", ".f32")
-                .replace("\u0000", KEEP);
+                .replace("\u0000", KEEP)
+                .replace("\u0001", "KernelsF64");
     }
 }

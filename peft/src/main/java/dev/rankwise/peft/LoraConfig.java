@@ -2,13 +2,15 @@ package dev.rankwise.peft;
 
 import java.util.List;
 
-/// One adapter's settings, with PEFT's `LoraConfig` names where they exist.
+/// One adapter's settings for [Peft#attach], with PEFT's `LoraConfig` names where they exist.
 ///
 /// @param kind          LORA, DORA (magnitude ⊙ direction, arXiv 2402.09353) or SORA (gated, arXiv 2311.11696)
 /// @param r             rank (SoRA: r_max)
 /// @param alpha         `lora_alpha`; the scale is α/r, or α/√r with rsLoRA (arXiv 2312.03732)
 /// @param dropout       dropout on the adapter's input during training
-/// @param init          DEFAULT: A Kaiming-uniform (a = √5), B = 0; GAUSSIAN: A ~ N(0, 1/r), B = 0
+/// @param init          DEFAULT: A Kaiming-uniform (a = √5), B = 0; GAUSSIAN: A normal with standard
+///                      deviation 1/r (PEFT's `normal_(std=1/r)`), B = 0. Embeddings ignore it and take
+///                      PEFT's A = 0, B ~ N(0, 1)
 /// @param targetModules PEFT's `target_modules`: names matched exactly or as a dotted suffix; a single
 ///                      entry starting with `re:` is a regular expression that must match the whole path
 public record LoraConfig(AdapterKind kind, int r, double alpha, boolean rsLora, double dropout, Init init,

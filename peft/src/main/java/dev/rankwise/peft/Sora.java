@@ -4,14 +4,17 @@ import dev.rankwise.Tensor;
 import dev.rankwise.autograd.GradMode;
 import dev.rankwise.nn.Module;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /// SoRA's schedule and pruning (arXiv 2311.11696, §3.2–3.3 and Algorithm 1).
 public final class Sora {
     private Sora() {}
 
-    /// How the sparsifying scheduler spaces its thresholds between ξ₀ and ξ_max (the authors' code).
+    /// How the sparsifying scheduler spaces its thresholds between ξ₀ and ξ_max (TsinghuaC3I/SoRA
+    /// `SparseAdamW._build_lambda_list`: `np.linspace`, `log(linspace(exp))`, `exp(linspace(log))`).
     public enum Spacing {
         /// ξ_k evenly spaced.
         LINEAR,
@@ -39,12 +42,30 @@ public final class Sora {
         return out;
     }
 
-    /// Number of non-zero gates of adapter `name` per adapted layer: the effective rank |S|.
+    /// One stage of the sparsifying scheduler: the threshold ξ, the non-zero gates per layer after the
+    /// stage, and the parameters the adapter keeps after pruning.
+    public record Stage(double xi, Map<String, Integer> ranks, long parameters) {}
+
+    /// The sparsifying scheduler (§3.3): for each ξ of `thresholds` in turn, sets the gate optimizer's
+    /// threshold to ξ, runs `trainStage` (the caller's training steps), and logs the stage. The log
+    /// traces the memorization/generalization trade-off as ξ grows.
+    public static List<Stage> schedule(Module model, String name, SoraGateOptimizer gates, double[] thresholds, Runnable trainStage) {
+        List<Stage> log = new ArrayList<>();
+        for (double xi : thresholds) {
+            gates.setThreshold(xi);
+            trainStage.run();
+            log.add(new Stage(xi, effectiveRanks(model, name), prunedParameterCount(model, name)));
+        }
+        return log;
+    }
+
+    /// Number of non-zero gates of SoRA adapter `name` per adapted layer: the effective rank |S|.
     public static Map<String, Integer> effectiveRanks(Module model, String name) {
         Map<String, Integer> out = new LinkedHashMap<>();
-        Peft.gates(model, name).forEach((path, g) -> {
+        Peft.adapterLayers(model).forEach((path, l) -> {
+            if (!l.adapterNames().contains(name) || l.spec(name).kind() != LoraConfig.AdapterKind.SORA) return;
             int nz = 0;
-            for (double v : g.toDoubleArray()) if (v != 0) nz++;
+            for (double v : l.gate(name).toDoubleArray()) if (v != 0) nz++;
             out.put(path, nz);
         });
         return out;
@@ -53,12 +74,10 @@ public final class Sora {
     /// Parameters the adapter keeps after pruning: Σ |S|·(d_in + d_out) over its layers.
     public static long prunedParameterCount(Module model, String name) {
         long n = 0;
-        for (var e : Peft.layers(model).entrySet()) {
-            LoraLinear l = e.getValue();
-            Tensor g = l.gate(name);
-            if (g == null) continue;
-            int nz = effectiveRanks(model, name).get(e.getKey());
-            n += (long) nz * (l.base().inFeatures() + l.base().outFeatures());
+        Map<String, Integer> ranks = effectiveRanks(model, name);
+        for (var e : Peft.adapterLayers(model).entrySet()) {
+            AdapterLayer l = e.getValue();
+            if (ranks.containsKey(e.getKey())) n += (long) ranks.get(e.getKey()) * (l.inDim() + l.outDim());
         }
         return n;
     }
@@ -70,30 +89,34 @@ public final class Sora {
         return n;
     }
 
-    /// Turns each SoRA adapter `name` into a plain LoRA of rank |S|: with S = {i : g_i ≠ 0},
-    /// A' = A[S, :], B' = s·B[:, S]·diag(g_S), scale 1. The layer's output is unchanged. A layer whose
-    /// gates are all zero keeps a rank-1 zero adapter (ΔW = 0) so that it stays a valid LoRA layer.
+    /// Turns each SoRA adapter `name` into a plain LoRA of rank |S| ([#pruneParts]); the layer's
+    /// output is unchanged.
     public static void prune(Module model, String name) {
         try (var ignored = GradMode.noGrad()) {
-            for (LoraLinear l : Peft.layers(model).values()) {
-                Tensor g = l.gate(name);
-                if (g == null) continue;
-                LoraLinear.Spec s = l.spec(name);
-                double[] gv = g.toDoubleArray();
-                int[] keep = java.util.stream.IntStream.range(0, gv.length).filter(i -> gv[i] != 0).toArray();
-                Tensor a, b;
-                if (keep.length == 0) {
-                    a = Tensor.zeros(g.dtype(), 1, l.base().inFeatures());
-                    b = Tensor.zeros(g.dtype(), l.base().outFeatures(), 1);
-                } else {
-                    Tensor idx = Tensor.fromArray(keep, keep.length);
-                    a = l.loraA(name).indexSelect(0, idx);
-                    b = l.loraB(name).indexSelect(1, idx).mul(g.indexSelect(0, idx)).mul(s.scale());
-                }
-                int r = Math.max(1, keep.length);
-                l.replaceFactors(name, new LoraLinear.Spec(LoraConfig.AdapterKind.LORA, r, 1.0, s.dropout()), a, b, null);
+            for (AdapterLayer l : Peft.adapterLayers(model).values()) {
+                if (!l.adapterNames().contains(name) || l.spec(name).kind() != LoraConfig.AdapterKind.SORA) continue;
+                AdapterSpec s = l.spec(name);
+                Tensor[] ab = pruneParts(l.loraA(name), l.effectiveB(name), l.gate(name), s.scale());
+                int r = ab[0].size(0);
+                // α = r gives scale 1; the method label stays "sora" (a pruned SoRA adapter).
+                l.replaceParts(name, new AdapterSpec(LoraConfig.AdapterKind.LORA, r, r, false, s.dropout(), Method.SORA, java.util.Set.of()),
+                        ab[0], ab[1], null, null);
             }
         }
         Peft.freezeBase(model);
+    }
+
+    /// SoRA's pruning of one adapter, A [r, d_in], B [d_out, r], gate g [r], scale s: with
+    /// S = {i : g_i ≠ 0}, returns {A' = A[S, :], B' = s·B[:, S]·diag(g_S)}, a plain LoRA of rank |S| and
+    /// scale 1 with B'·A' = s·B·diag(g)·A. All gates zero gives a rank-1 zero pair (ΔW = 0), so the result
+    /// stays a valid LoRA adapter. Each pruned rank saves d_in + d_out parameters.
+    public static Tensor[] pruneParts(Tensor a, Tensor b, Tensor g, double scale) {
+        try (var ignored = GradMode.noGrad()) {
+            double[] gv = g.toDoubleArray();
+            int[] keep = java.util.stream.IntStream.range(0, gv.length).filter(i -> gv[i] != 0).toArray();
+            if (keep.length == 0) return new Tensor[] {Tensor.zeros(a.dtype(), 1, a.size(1)), Tensor.zeros(b.dtype(), b.size(0), 1)};
+            Tensor idx = Tensor.fromArray(keep, keep.length).to(a.device());
+            return new Tensor[] {a.indexSelect(0, idx).contiguous(), b.indexSelect(1, idx).mul(g.indexSelect(0, idx)).mul(scale).contiguous()};
+        }
     }
 }

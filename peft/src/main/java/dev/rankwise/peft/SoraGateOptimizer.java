@@ -14,10 +14,13 @@ import java.util.Map;
 ///
 /// - [Rule#PROXIMAL] (the paper, the default): `g ← T_ξ(g − η·∇g L₀)` with ξ = η·λ and the
 ///   soft-threshold `T_ξ(z) = sign(z)·max(|z| − ξ, 0)`, the proximal map of ξ|·|.
-/// - [Rule#AUTHORS_CODE] (TsinghuaC3I/SoRA, `SparseAdamW`): an Adam step on g (HF's variant: ε added to
-///   √v before the bias correction folded into the step size), then thresholding with a FIXED ξ = λ,
-///   not scaled by the learning rate, in three in-place passes that shrink values beyond ξ by ξ and
-///   then zero every |z| < ξ — so values with ξ < |z| < 2ξ end at zero too, unlike `T_ξ`.
+/// - [Rule#AUTHORS_CODE] (TsinghuaC3I/SoRA `src/sparse_optimizer.py`, `SparseAdamW`, built in
+///   `run_glue.py` with the `transformers.AdamW` defaults β = (0.9, 0.999), ε = 1e-6, bias correction on,
+///   weight decay 0): an Adam step on g (ε added to √v, the bias corrections folded into the step size
+///   lr·√(1−β₂ᵗ)/(1−β₁ᵗ)), then thresholding with a FIXED ξ = λ (`sparse_lambda`), not scaled by the
+///   learning rate, in three in-place passes `p[p > ξ] −= ξ; p[p < −ξ] += ξ; p[|p| < ξ] = 0` — so
+///   values with ξ < |z| < 2ξ end at zero too, and |z| = ξ is left as it is, unlike `T_ξ`. A gate without
+///   a gradient is skipped, threshold included, as in the code.
 ///
 /// λ can be changed between steps ([#setLambda]) for the sparsifying scheduler.
 public final class SoraGateOptimizer implements Optimizer {
@@ -43,7 +46,19 @@ public final class SoraGateOptimizer implements Optimizer {
     }
 
     public void setLambda(double lambda) {
+        if (lambda < 0) throw new IllegalArgumentException("SoraGateOptimizer: lambda must be >= 0, got " + lambda);
         this.lambda = lambda;
+    }
+
+    /// The threshold ξ of the next step: η·λ for the paper's rule, λ for the code's.
+    public double threshold() {
+        return rule == Rule.PROXIMAL ? group.lr() * lambda : lambda;
+    }
+
+    /// Sets λ so that the next step thresholds with ξ (the sparsifying scheduler's knob).
+    public void setThreshold(double xi) {
+        if (xi < 0) throw new IllegalArgumentException("SoraGateOptimizer: threshold must be >= 0, got " + xi);
+        lambda = rule == Rule.PROXIMAL ? xi / group.lr() : xi;
     }
 
     public Rule rule() {
@@ -87,7 +102,7 @@ public final class SoraGateOptimizer implements Optimizer {
     public static Tensor codeThreshold(Tensor z, double xi) {
         if (xi <= 0) return z;
         Tensor shrunk = Tensor.where(z.abs().gt(xi), z.sub(z.sign().mul(xi)), z);
-        return Tensor.where(shrunk.abs().lt(xi), shrunk.mul(0.0), shrunk);
+        return Tensor.where(shrunk.abs().lt(xi), Tensor.zeros(z.dtype(), z.shape()).to(z.device()), shrunk);
     }
 
     /// λ‖g‖₁ summed over the gates, the sparsity term of the objective (for logging).

@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 /// Fashion-MNIST in the IDX format of its distribution (and Debian's `dataset-fashion-mnist`, which
@@ -21,22 +23,36 @@ public final class FashionMnist {
 
     private FashionMnist() {}
 
-    /// The directory holding the four files: `dir` if given, else Debian's; null when neither has them.
-    public static Path locate(Path dir) {
-        if (dir != null) return hasFiles(dir) ? dir : null;
-        return hasFiles(DEBIAN_DIR) ? DEBIAN_DIR : null;
+    /// The four files of the distribution, each optionally gzipped.
+    public static final List<String> FILES = List.of("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+
+    /// The directory holding the four files: `explicit` (from `--data`) when given — an error naming the
+    /// missing files when it lacks any — else the first of `search` that has them all, else null.
+    public static Path locate(Path explicit, List<Path> search) throws IOException {
+        if (explicit != null) {
+            List<String> missing = missing(explicit);
+            if (!missing.isEmpty()) {
+                throw new IOException("Fashion-MNIST: --data " + explicit + " lacks " + String.join(", ", missing)
+                        + " (each may be gzipped, ending in .gz)");
+            }
+            return explicit;
+        }
+        for (Path dir : search) if (missing(dir).isEmpty()) return dir;
+        return null;
     }
 
     public static String howToGet() {
-        return "Fashion-MNIST not found; install it with `sudo apt-get install dataset-fashion-mnist` "
-                + "(files land in " + DEBIAN_DIR + ") or pass --data DIR with train-images-idx3-ubyte(.gz) and the other three files";
+        return "Fashion-MNIST not found. On Debian or Ubuntu: `sudo apt-get install dataset-fashion-mnist` (or `./rankwise setup-data`), "
+                + "which puts the files in " + DEBIAN_DIR + "; elsewhere download the four IDX files (" + String.join(", ", FILES)
+                + ", gzipped or not) from https://github.com/zalandoresearch/fashion-mnist and pass --data DIR.";
     }
 
-    static boolean hasFiles(Path dir) {
-        for (String f : new String[] {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
-            if (find(dir, f) == null) return false;
-        }
-        return true;
+    /// The files of [#FILES] that `dir` lacks (all of them when it is not a directory).
+    static List<String> missing(Path dir) {
+        List<String> out = new ArrayList<>();
+        for (String f : FILES) if (find(dir, f) == null) out.add(f);
+        return out;
     }
 
     private static Path find(Path dir, String base) {

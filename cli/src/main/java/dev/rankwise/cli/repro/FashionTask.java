@@ -1,6 +1,7 @@
 package dev.rankwise.cli.repro;
 
 import dev.rankwise.DType;
+import dev.rankwise.Device;
 import dev.rankwise.Tensor;
 import dev.rankwise.autograd.GradMode;
 import dev.rankwise.cli.data.FashionMnist;
@@ -34,41 +35,47 @@ final class FashionTask implements Methods.Task {
         }
     }
 
-    static Methods.Settings settings(boolean quick) {
-        int steps = quick ? 300 : 1200;
-        return new Methods.Settings(8, 2, 16, steps, 128, 5e-4, 2e-3, 0.0, 1e-2, 0.05, new double[0], 0);
-    }
-
     private final Net pretrained;
     private final Tensor trainX, trainY, testX, testY;
+    final double pretrainedAccuracy;
 
-    private FashionTask(Net pretrained, Tensor trainX, Tensor trainY, Tensor testX, Tensor testY) {
+    private FashionTask(Net pretrained, Tensor trainX, Tensor trainY, Tensor testX, Tensor testY, double pretrainedAccuracy) {
         this.pretrained = pretrained;
+        this.pretrainedAccuracy = pretrainedAccuracy;
         this.trainX = trainX;
         this.trainY = trainY;
         this.testX = testX;
         this.testY = testY;
     }
 
-    /// Loads the data, pretrains on classes 0–4 with `seed`, and returns the transfer task to 5–9.
-    static FashionTask load(Path dir, Config cfg, long seed, PrintStream log) throws Exception {
-        FashionMnist.Split train = FashionMnist.train(dir), test = FashionMnist.test(dir);
-        Tensor[] src = select(train, 0, cfg.trainPerTask()), srcTest = select(test, 0, cfg.testPerTask());
-        Tensor[] dst = select(train, 5, cfg.trainPerTask()), dstTest = select(test, 5, cfg.testPerTask());
+    /// The two tasks' images and labels: classes 0–4 (pretraining) and 5–9 (adaptation), each relabelled
+    /// 0–4, as {x [N, 784], y I32 [N]} pairs.
+    record Data(Tensor[] source, Tensor[] sourceTest, Tensor[] target, Tensor[] targetTest) {
+        static Data load(Path dir, Config cfg, Device device) throws java.io.IOException {
+            FashionMnist.Split train = FashionMnist.train(dir), test = FashionMnist.test(dir);
+            return new Data(select(train, 0, cfg.trainPerTask(), device), select(test, 0, cfg.testPerTask(), device),
+                    select(train, 5, cfg.trainPerTask(), device), select(test, 5, cfg.testPerTask(), device));
+        }
+    }
+
+    /// Pretrains on classes 0–4 with `seed` (AdamW, lr 1e-3, cosine schedule) and returns the transfer
+    /// task to classes 5–9. `pretrainedAccuracy` is the source-task test accuracy reached.
+    static FashionTask pretrain(Data data, Config cfg, long seed, PrintStream log) {
         Generator gen = new Generator(seed).derive("fashion");
-        Net net = new Net(cfg.hidden(), gen);
+        Net net = Placement.place(new Net(cfg.hidden(), gen), data.source()[0].device());
         long t0 = System.nanoTime();
-        Trainer.train(net, src[0], src[1], FashionTask::crossEntropy,
-                List.of(new AdamW(List.of(new ParamGroup("all", net.parameters(), 1e-3, 0)))), cfg.pretrainSteps(), 128, gen, (s, l) -> { });
-        double srcAcc = accuracy(net, srcTest[0], srcTest[1]), dstAcc = accuracy(net, dstTest[0], dstTest[1]);
-        log.printf("  pretrained (seed %d) in %.1fs: accuracy %.2f%% on classes 0-4, %.2f%% on 5-9 before adaptation%n",
-                seed, (System.nanoTime() - t0) / 1e9, 100 * srcAcc, 100 * dstAcc);
+        Trainer.train(net, data.source()[0], data.source()[1], FashionTask::crossEntropy,
+                List.of(new AdamW(List.of(new ParamGroup("all", net.parameters(), 1e-3, 0)))), Trainer.Schedule.cosine(cfg.pretrainSteps()),
+                128, gen, (s, l) -> { });
+        double srcAcc = accuracy(net, data.sourceTest()[0], data.sourceTest()[1]);
+        log.printf("  pretrained on classes 0-4 (seed %d, %d steps, %.1fs): test accuracy %.2f%%%n",
+                seed, cfg.pretrainSteps(), (System.nanoTime() - t0) / 1e9, 100 * srcAcc);
         net.freeze();
-        return new FashionTask(net, dst[0], dst[1], dstTest[0], dstTest[1]);
+        return new FashionTask(net, data.target()[0], data.target()[1], data.targetTest()[0], data.targetTest()[1], srcAcc);
     }
 
     /// Up to `limit` images of classes first .. first+4, labels shifted to 0–4: {x [N, 784], y I32 [N]}.
-    private static Tensor[] select(FashionMnist.Split s, int first, int limit) {
+    private static Tensor[] select(FashionMnist.Split s, int first, int limit, Device device) {
         int n = 0;
         int[] idx = new int[s.count()];
         for (int i = 0; i < s.count() && n < limit; i++) if (s.labels()[i] >= first && s.labels()[i] < first + 5) idx[n++] = i;
@@ -78,7 +85,7 @@ final class FashionTask implements Methods.Task {
             System.arraycopy(s.images(), idx[j] * 784, x, j * 784, 784);
             y[j] = s.labels()[idx[j]] - first;
         }
-        return new Tensor[] {Tensor.fromArray(x, n, 784), Tensor.fromArray(y, n)};
+        return new Tensor[] {Tensor.fromArray(x, n, 784).to(device), Tensor.fromArray(y, n).to(device)};
     }
 
     /// Mean cross-entropy of logits [N, C] against I32 labels [N].
@@ -99,7 +106,7 @@ final class FashionTask implements Methods.Task {
 
     @Override
     public Module freshModel() {
-        Net copy = new Net(pretrained.hidden, new Generator(0));
+        Net copy = Placement.place(new Net(pretrained.hidden, new Generator(0)), trainX.device());
         copy.loadStateDict(pretrained.stateDict(), true);
         return copy;
     }
@@ -116,13 +123,8 @@ final class FashionTask implements Methods.Task {
     }
 
     @Override
-    public Tensor trainX() {
-        return trainX;
-    }
-
-    @Override
-    public Tensor trainY() {
-        return trainY;
+    public Methods.Examples train() {
+        return new Methods.Examples(trainX, trainY);
     }
 
     @Override
@@ -133,11 +135,6 @@ final class FashionTask implements Methods.Task {
     @Override
     public double metric(Module model) {
         return accuracy(model, testX, testY);
-    }
-
-    @Override
-    public String metricName() {
-        return "test_accuracy";
     }
 
     /// fc3(relu(fc2(relu(fc1(x))))) with a 5-way head.

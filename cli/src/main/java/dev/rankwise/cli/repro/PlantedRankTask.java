@@ -1,8 +1,10 @@
 package dev.rankwise.cli.repro;
 
 import dev.rankwise.DType;
+import dev.rankwise.Device;
 import dev.rankwise.Tensor;
 import dev.rankwise.autograd.GradMode;
+import dev.rankwise.linalg.Linalg;
 import dev.rankwise.nn.Linear;
 import dev.rankwise.nn.Module;
 import dev.rankwise.random.Generator;
@@ -23,7 +25,10 @@ import java.util.Map;
 /// rank off in some layer for most seeds). The planted change of matrix i is
 /// `Δ_i = c · U_i·diag(σ)·V_iᵀ` with orthonormal U_i, V_i of k_i columns and σ spread over [1, 1.5],
 /// scaled to a fixed fraction of the weight's norm, so every planted direction matters to the loss.
-public final class PlantedRankTask {
+///
+/// The training loss is the MSE divided by the pretrained model's training MSE: it starts near 1 whatever
+/// the configuration, so SoRA's λ means the same thing across sizes. Reported metrics are plain test MSE.
+public final class PlantedRankTask implements Methods.Task {
     /// Sizes of the task. `plantedRanks` has one entry per adapted matrix (fc1, fc2, fc3).
     public record Config(int dIn, int hidden, int[] plantedRanks, int trainSize, int testSize, double noise) {}
 
@@ -31,13 +36,21 @@ public final class PlantedRankTask {
     private static final double SPREAD = 0.5, STRENGTH = 0.5;
 
     private final Config config;
+    private final Device device;
     private final Heads pretrained;
     private final Heads target;
     private final Map<String, Tensor> deltas = new LinkedHashMap<>();
     public final Tensor trainX, trainY, testX, testY;
+    private final double pretrainedTrainMse;
 
     public PlantedRankTask(Config config, long seed) {
+        this(config, seed, Device.CPU);
+    }
+
+    /// The task with its data and models on `device` (generated on the CPU, so the same on every device).
+    public PlantedRankTask(Config config, long seed, Device device) {
         this.config = config;
+        this.device = device;
         Generator gen = new Generator(seed);
         pretrained = new Heads(config.dIn(), config.hidden(), gen.derive("pretrained"));
         target = new Heads(config.dIn(), config.hidden(), gen.derive("pretrained"));
@@ -50,13 +63,23 @@ public final class PlantedRankTask {
                 layer.weight().copyFrom(layer.weight().add(delta));
             }
             Generator data = gen.derive("data");
-            trainX = Tensor.randn(data, DType.F32, config.trainSize(), config.dIn());
-            testX = Tensor.randn(data, DType.F32, config.testSize(), config.dIn());
-            trainY = target.forward(trainX).add(Tensor.randn(data, DType.F32, config.trainSize(), 3 * config.hidden()).mul(config.noise()));
-            testY = target.forward(testX);
+            Tensor trX = Tensor.randn(data, DType.F32, config.trainSize(), config.dIn());
+            Tensor teX = Tensor.randn(data, DType.F32, config.testSize(), config.dIn());
+            Tensor trY = target.forward(trX).add(Tensor.randn(data, DType.F32, config.trainSize(), 3 * config.hidden()).mul(config.noise()));
+            Tensor teY = target.forward(teX);
+            trainX = trX.to(device);
+            trainY = trY.to(device);
+            testX = teX.to(device);
+            testY = teY.to(device);
         }
         pretrained.freeze();
         target.freeze();
+        Placement.place(pretrained, device);
+        pretrainedTrainMse = Trainer.evaluate(pretrained, trainX, trainY, PlantedRankTask::mse);
+    }
+
+    static Tensor mse(Tensor prediction, Tensor target) {
+        return prediction.sub(target).square().mean();
     }
 
     /// A rank-k matrix of W's shape with singular values spread over [1, 1.5]·c, where c makes its
@@ -100,7 +123,7 @@ public final class PlantedRankTask {
 
     /// A fresh trainable copy of the pretrained network (all parameters trainable; adapters freeze it).
     public Heads pretrainedCopy() {
-        Heads copy = new Heads(config.dIn(), config.hidden(), new Generator(0));
+        Heads copy = Placement.place(new Heads(config.dIn(), config.hidden(), new Generator(0)), device);
         copy.loadStateDict(pretrained.stateDict(), true);
         return copy;
     }
@@ -108,6 +131,75 @@ public final class PlantedRankTask {
     /// The planted change of each adapted matrix.
     public Map<String, Tensor> deltas() {
         return deltas;
+    }
+
+    /// Test MSE of the pretrained network (what adaptation starts from).
+    public double pretrainedTestMse() {
+        return metric(pretrained);
+    }
+
+    /// Test MSE of the closest weights a method's form can express: per matrix the Frobenius-nearest
+    /// (Eckart–Young) among
+    /// - LoRA of rank r: `W + ΔW` with rank ΔW ≤ r — the truncated SVD of the planted change;
+    /// - PiSSA of rank r: `W_res + M` with rank M ≤ r and W_res = W minus its top-r singular part frozen —
+    ///   the truncated SVD of `W_top-r + Δ`, which has rank up to r + k, so a rank-r PiSSA adapter can
+    ///   express the planted change only by giving up some of W's principal part.
+    ///
+    /// Returns 0 where the planted change is expressible exactly. The inputs are isotropic, so weight
+    /// error and output error go together; through the tanh the trained optimum can be a little lower.
+    public double bestFitTestMse(int rank, boolean pissa) {
+        Module fit = pretrainedCopy();
+        boolean exact = true;
+        try (var ignored = GradMode.noGrad()) {
+            for (String name : ADAPTED) {
+                Linear layer = (Linear) fit.module(name);
+                Tensor w = layer.weight().to(DType.F64), delta = deltas.get(name).to(DType.F64);
+                Tensor frozen = w, wanted = delta;
+                if (pissa) {
+                    Tensor top = truncate(Linalg.svd(w), rank);
+                    frozen = w.sub(top);
+                    wanted = top.add(delta);
+                }
+                Linalg.Svd svd = Linalg.svd(wanted);
+                double[] s = svd.s().toDoubleArray();
+                // The change is stored in F32, so "rank k" means singular values beyond k at F32 rounding (~1e-7·σ₁).
+                if (rank < s.length && s[rank] > 1e-5 * s[0]) exact = false;
+                layer.weight().copyFrom(frozen.add(truncate(svd, Math.min(rank, s.length))).to(layer.weight().dtype()));
+            }
+        }
+        return exact ? 0 : metric(fit);
+    }
+
+    private static Tensor truncate(Linalg.Svd svd, int r) {
+        return svd.u().narrow(1, 0, r).mul(svd.s().narrow(0, 0, r)).matmul(svd.vh().narrow(0, 0, r));
+    }
+
+    // ---------------------------------------------------------------- Methods.Task
+
+    @Override
+    public Module freshModel() {
+        return pretrainedCopy();
+    }
+
+    @Override
+    public List<String> targets() {
+        return ADAPTED;
+    }
+
+    @Override
+    public Methods.Examples train() {
+        return new Methods.Examples(trainX, trainY);
+    }
+
+    @Override
+    public Trainer.Loss loss() {
+        double scale = pretrainedTrainMse;
+        return (p, y) -> mse(p, y).div(scale);
+    }
+
+    @Override
+    public double metric(Module model) {
+        return Trainer.evaluate(model, testX, testY, PlantedRankTask::mse);
     }
 
     /// The task's network: three parallel tanh heads fc1, fc2, fc3 [h, d_in], outputs concatenated [N, 3h].

@@ -1,8 +1,10 @@
 package dev.rankwise.cli.repro;
 
+import dev.rankwise.DType;
 import dev.rankwise.Tensor;
 import dev.rankwise.autograd.GradMode;
 import dev.rankwise.nn.Module;
+import dev.rankwise.optim.LrSchedule;
 import dev.rankwise.optim.Optimizer;
 import dev.rankwise.random.Generator;
 
@@ -10,48 +12,77 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
 
-/// A plain mini-batch training loop: shuffled batches from a seeded generator, one or more optimizers
-/// stepped after each backward, the loss recorded every step.
+/// A plain mini-batch training loop: shuffled batches (epochs without replacement) from a seeded
+/// generator, every optimizer stepped after each backward under one learning-rate schedule, the loss
+/// recorded every step.
 final class Trainer {
     /// Loss of a batch: (prediction, target) → scalar.
     interface Loss extends BiFunction<Tensor, Tensor, Tensor> {}
 
-    /// Called after each step with its index and loss.
+    /// Called after each step with its index (0-based) and loss.
     @FunctionalInterface
     interface StepListener {
         void after(int step, double loss);
     }
 
+    /// The learning-rate schedule of one training run, as a multiplier of each group's base rate:
+    /// linear warmup over `warmup` steps, then cosine decay to 0 at the last step. Decaying to 0 lets
+    /// every method settle instead of ending on the noise floor of a constant step size; SoRA's gate
+    /// threshold ξ = η·λ follows the gate's scheduled η.
+    record Schedule(int steps, int warmup) {
+        Schedule {
+            if (steps < 1 || warmup < 0 || warmup > steps) {
+                throw new IllegalArgumentException("schedule: need steps >= 1 and 0 <= warmup <= steps, got " + steps + ", " + warmup);
+            }
+        }
+
+        /// `steps` steps with 5% warmup.
+        static Schedule cosine(int steps) {
+            return new Schedule(steps, steps / 20);
+        }
+    }
+
     private Trainer() {}
 
-    /// Trains `model` for `steps` steps on (x, y) and returns the loss of every step.
-    ///
-    /// `afterStep` runs after the optimizers with the step index (logging, progress, schedules).
-    static List<Double> train(Module model, Tensor x, Tensor y, Loss loss, List<Optimizer> optimizers,
-                              int steps, int batchSize, Generator gen, StepListener afterStep) {
+    /// Trains `model` on (x [N, ...], y [N, ...]) and returns the loss of every step.
+    static List<Double> train(Module model, Tensor x, Tensor y, Loss loss, List<Optimizer> optimizers, Schedule schedule,
+                              int batchSize, Generator gen, StepListener afterStep) {
         int n = x.size(0);
         int b = Math.min(batchSize, n);
-        List<Double> losses = new ArrayList<>(steps);
+        List<LrSchedule> lrs = new ArrayList<>();
+        for (Optimizer o : optimizers) lrs.add(new LrSchedule(o, schedule.warmup(), schedule.steps(), LrSchedule.Decay.COSINE, 0));
+        List<Double> losses = new ArrayList<>(schedule.steps());
         int[] order = permutation(n, gen);
         int cursor = 0;
         model.train(true);
-        for (int step = 0; step < steps; step++) {
-            if (cursor + b > n) {
-                order = permutation(n, gen);
-                cursor = 0;
+        try {
+            for (int step = 0; step < schedule.steps(); step++) {
+                if (cursor + b > n) {
+                    order = permutation(n, gen);
+                    cursor = 0;
+                }
+                Tensor idx = Tensor.fromArray(java.util.Arrays.copyOfRange(order, cursor, cursor + b), b).to(x.device());
+                cursor += b;
+                Tensor xb = x.indexSelect(0, idx), yb = y.indexSelect(0, idx);
+                for (int i = 0; i < optimizers.size(); i++) {
+                    optimizers.get(i).zeroGrad();
+                    lrs.get(i).apply(optimizers.get(i), step);
+                }
+                Tensor l = loss.apply(model.forward(xb), yb);
+                l.backward();
+                for (Optimizer o : optimizers) o.step();
+                double lv = l.item();
+                if (!Double.isFinite(lv)) {
+                    throw new ArithmeticException("training diverged: loss " + lv + " at step " + step + " (learning rate too high?)");
+                }
+                losses.add(lv);
+                afterStep.after(step, lv);
             }
-            Tensor idx = Tensor.fromArray(java.util.Arrays.copyOfRange(order, cursor, cursor + b), b);
-            cursor += b;
-            Tensor xb = x.indexSelect(0, idx), yb = y.indexSelect(0, idx);
-            for (Optimizer o : optimizers) o.zeroGrad();
-            Tensor l = loss.apply(model.forward(xb), yb);
-            l.backward();
-            for (Optimizer o : optimizers) o.step();
-            double lv = l.item();
-            losses.add(lv);
-            afterStep.after(step, lv);
+        } finally {
+            model.train(false);
+            // Leave every group at its base rate, so a later run (a scheduler stage) starts from it again.
+            for (int i = 0; i < optimizers.size(); i++) lrs.get(i).apply(optimizers.get(i), schedule.warmup());
         }
-        model.train(false);
         return losses;
     }
 
@@ -71,7 +102,7 @@ final class Trainer {
 
     /// A uniformly random permutation of [0, n) drawn from `gen` (Fisher–Yates on Philox uniforms).
     static int[] permutation(int n, Generator gen) {
-        float[] u = Tensor.rand(gen, dev.rankwise.DType.F32, Math.max(n, 1)).toFloatArray();
+        float[] u = Tensor.rand(gen, DType.F32, Math.max(n, 1)).toFloatArray();
         int[] p = new int[n];
         for (int i = 0; i < n; i++) p[i] = i;
         for (int i = n - 1; i > 0; i--) {

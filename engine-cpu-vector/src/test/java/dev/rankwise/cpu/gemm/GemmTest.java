@@ -1,19 +1,33 @@
 package dev.rankwise.cpu.gemm;
 
 import dev.rankwise.cpu.Parallel;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/// GEMM against a plain F64 triple loop, over shapes with remainders in every dim, all transposes,
-/// offsets, padded leading dims, alpha/beta, and both thread counts. Tolerance for F32: the result's
-/// error is bounded by ~k·ε·Σ|a||b| (ε = 2⁻²⁴); we allow 4·k·ε times that sum. F64: the same with 2⁻⁵³.
+/// GEMM against a plain F64 triple loop: shapes with remainders in every dim and across the cache
+/// blocks, narrow products (the dot-product path) and short ones (B read in place),
+/// all transposes, offsets, padded leading dims, alpha/beta, batches with
+/// stride-0 broadcast, and both thread counts. Tolerance: a dot product of length k has error at most
+/// about k·ε·Σ|a||b|; we allow 4·(k + 2)·ε times that sum (ε = 2⁻²⁴ for F32, 2⁻⁵³ for F64), the +2
+/// covering the alpha/beta scaling.
 class GemmTest {
     private static final int[][] SHAPES = {{1, 1, 1}, {1, 17, 5}, {17, 1, 5}, {5, 7, 1}, {13, 45, 33}, {64, 64, 64},
-            {70, 129, 31}, {3, 200, 17}, {0, 4, 3}, {4, 0, 3}, {4, 5, 0}};
+            {70, 129, 31}, {3, 200, 17}, {0, 4, 3}, {4, 0, 3}, {4, 5, 0}, {9, 33, 300}, {200, 40, 7}, {1, 1, 600},
+            {50, 5, 70}, {6, 31, 1000}, {12, 100, 40}};
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+    }
 
     @Test
     void matchesReferenceForEveryShapeAndTranspose() {
@@ -23,44 +37,127 @@ class GemmTest {
             for (int[] s : SHAPES) {
                 for (int t = 0; t < 4; t++) {
                     boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
-                    check(rnd, s[0], s[1], s[2], ta, tb, 1.5, 0);
-                    check(rnd, s[0], s[1], s[2], ta, tb, -0.5, 0.75);
+                    check(rnd, new Case(s[0], s[1], s[2], ta, tb, 1.5, 0, 2, 5, 1, 3, 2, 1));
+                    check(rnd, new Case(s[0], s[1], s[2], ta, tb, -0.5, 0.75, 0, 0, 0, 0, 0, 0));
                 }
             }
         }
+    }
+
+    /// Big enough to take the parallel split along rows, along columns, and several K and M blocks.
+    @Test
+    void largeProductsSplitAcrossThreadsAndBlocks() {
+        Random rnd = new Random(2);
+        Parallel.setThreads(2);
+        check(rnd, new Case(300, 70, 520, false, false, 1, 0, 0, 0, 0, 0, 0, 0));
+        check(rnd, new Case(45, 301, 260, true, true, 1, 0.5, 1, 2, 3, 1, 1, 1));
+        check(rnd, new Case(390, 33, 100, true, false, 2, 0, 0, 1, 0, 0, 0, 0));
+    }
+
+    /// n wider than one NC block of B.
+    @Test
+    void widerThanOneColumnBlock() {
+        check(new Random(3), new Case(3, GemmF32.NC + 37, 5, false, true, 1, 1, 0, 0, 0, 0, 0, 0));
+    }
+
+    @Property(tries = 80)
+    void randomShapesTransposesAndOffsets(@ForAll @IntRange(min = 0, max = 1_000_000) int seed) {
+        Random rnd = new Random(seed);
+        Parallel.setThreads(1 + rnd.nextInt(2));
+        int m = size(rnd), n = size(rnd), k = size(rnd);
+        double beta = rnd.nextBoolean() ? 0 : rnd.nextGaussian();
+        check(rnd, new Case(m, n, k, rnd.nextBoolean(), rnd.nextBoolean(), rnd.nextGaussian(), beta,
+                rnd.nextInt(4), rnd.nextInt(4), rnd.nextInt(4), rnd.nextInt(7), rnd.nextInt(7), rnd.nextInt(7)));
         Parallel.setThreads(Runtime.getRuntime().availableProcessors());
     }
 
-    private static void check(Random rnd, int m, int n, int k, boolean ta, boolean tb, double alpha, double beta) {
-        int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
-        int offA = 2, offB = 5, offC = 1;
-        int aRows = ta ? k : m, bRows = tb ? n : k;
-        double[] a = random(rnd, offA + Math.max(aRows, 1) * lda), b = random(rnd, offB + Math.max(bRows, 1) * ldb), c = random(rnd, offC + Math.max(m, 1) * ldc);
-        float[] af = toF(a), bf = toF(b), cf = toF(c);
-        double[] cd = c.clone();
-        Gemm.sgemm(ta, tb, m, n, k, (float) alpha, af, offA, lda, bf, offB, ldb, (float) beta, cf, offC, ldc);
-        Gemm.dgemm(ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, cd, offC, ldc);
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double ref = 0, abs = 0;
-                for (int p = 0; p < k; p++) {
-                    double av = ta ? a[offA + p * lda + i] : a[offA + i * lda + p];
-                    double bv = tb ? b[offB + j * ldb + p] : b[offB + p * ldb + j];
-                    ref += (double) (float) av * (float) bv;
-                    abs += Math.abs(av * bv);
+    /// Mostly small sizes with remainders, sometimes past a block edge.
+    private static int size(Random rnd) {
+        return switch (rnd.nextInt(6)) {
+            case 0 -> 1 + rnd.nextInt(3);
+            case 1, 2, 3 -> 1 + rnd.nextInt(40);
+            case 4 -> 1 + rnd.nextInt(300);
+            default -> rnd.nextInt(2) == 0 ? 0 : 255 + rnd.nextInt(4);
+        };
+    }
+
+    @Test
+    void batchedWithBroadcastOperands() {
+        Random rnd = new Random(4);
+        int batch = 5, m = 7, n = 19, k = 11;
+        for (boolean big : new boolean[] {false, true}) {
+            int mm = big ? 130 : m, nn = big ? 140 : n, kk = big ? 150 : k;
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                int lda = (ta ? mm : kk) + 1, ldb = (tb ? kk : nn) + 2, ldc = nn + 3;
+                int sizeA = (ta ? kk : mm) * lda, sizeB = (tb ? nn : kk) * ldb, sizeC = mm * ldc;
+                int strideA = t == 1 ? 0 : sizeA + 1, strideB = t == 2 ? 0 : sizeB, strideC = sizeC + 2;
+                double[] a = random(rnd, 3 + batch * (sizeA + 1)), b = random(rnd, 1 + batch * sizeB), c = random(rnd, 2 + batch * strideC);
+                float[] af = toF(a), bf = toF(b), cf = toF(c);
+                double[] cd = c.clone();
+                Gemm.sgemmBatched(batch, ta, tb, mm, nn, kk, 0.5f, af, 3, lda, strideA, bf, 1, ldb, strideB, 2f, cf, 2, ldc, strideC);
+                Gemm.dgemmBatched(batch, ta, tb, mm, nn, kk, 0.5, a, 3, lda, strideA, b, 1, ldb, strideB, 2, cd, 2, ldc, strideC);
+                for (int s = 0; s < batch; s++) {
+                    Case cs = new Case(mm, nn, kk, ta, tb, 0.5, 2, 3 + s * strideA, 1 + s * strideB, 2 + s * strideC,
+                            lda - (ta ? mm : kk), ldb - (tb ? kk : nn), ldc - nn);
+                    verify(cs, a, b, c, cf, cd);
                 }
-                double cOld = c[offC + i * ldc + j];
-                double expectF = alpha * ref + (beta == 0 ? 0 : beta * (float) cOld);
-                assertEquals(expectF, cf[offC + i * ldc + j], 4 * (k + 2) * 0x1p-24 * (Math.abs(alpha) * abs + Math.abs(beta * cOld)) + 1e-30,
-                        "sgemm " + m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " at " + i + "," + j);
-                double refD = 0;
-                for (int p = 0; p < k; p++) refD += (ta ? a[offA + p * lda + i] : a[offA + i * lda + p]) * (tb ? b[offB + j * ldb + p] : b[offB + p * ldb + j]);
-                assertEquals(alpha * refD + (beta == 0 ? 0 : beta * cOld), cd[offC + i * ldc + j],
-                        4 * (k + 2) * 0x1p-53 * (Math.abs(alpha) * abs + Math.abs(beta * cOld)) + 1e-300);
             }
         }
-        // Padding between rows of C is never written.
-        for (int i = 0; i < m; i++) assertEquals((float) c[offC + i * ldc + n], cf[offC + i * ldc + n]);
+    }
+
+    /// One product: sizes, transposes, alpha, beta, offsets and leading-dim padding.
+    record Case(int m, int n, int k, boolean ta, boolean tb, double alpha, double beta,
+                int offA, int offB, int offC, int padA, int padB, int padC) {
+        int lda() { return (ta ? m : k) + padA; }
+        int ldb() { return (tb ? k : n) + padB; }
+        int ldc() { return n + padC; }
+    }
+
+    private static void check(Random rnd, Case cs) {
+        int aRows = cs.ta() ? cs.k() : cs.m(), bRows = cs.tb() ? cs.n() : cs.k();
+        double[] a = random(rnd, cs.offA() + Math.max(aRows, 1) * cs.lda());
+        double[] b = random(rnd, cs.offB() + Math.max(bRows, 1) * cs.ldb());
+        double[] c = random(rnd, cs.offC() + Math.max(cs.m(), 1) * cs.ldc());
+        float[] af = toF(a), bf = toF(b), cf = toF(c);
+        double[] cd = c.clone();
+        Gemm.sgemm(cs.ta(), cs.tb(), cs.m(), cs.n(), cs.k(), (float) cs.alpha(), af, cs.offA(), cs.lda(), bf, cs.offB(), cs.ldb(),
+                (float) cs.beta(), cf, cs.offC(), cs.ldc());
+        Gemm.dgemm(cs.ta(), cs.tb(), cs.m(), cs.n(), cs.k(), cs.alpha(), a, cs.offA(), cs.lda(), b, cs.offB(), cs.ldb(),
+                cs.beta(), cd, cs.offC(), cs.ldc());
+        verify(cs, a, b, c, cf, cd);
+        // Nothing outside the m×n window of C is written: not the padding between rows, not past the end.
+        for (int i = 0; i < c.length; i++) {
+            int rel = i - cs.offC();
+            boolean inside = rel >= 0 && rel / cs.ldc() < cs.m() && rel % cs.ldc() < cs.n();
+            if (!inside) {
+                assertEquals((float) c[i], cf[i], "sgemm wrote outside C at " + i);
+                assertEquals(c[i], cd[i], "dgemm wrote outside C at " + i);
+            }
+        }
+    }
+
+    /// Checks C against the triple loop (F32 inputs rounded first, as sgemm saw them).
+    private static void verify(Case cs, double[] a, double[] b, double[] c, float[] cf, double[] cd) {
+        for (int i = 0; i < cs.m(); i++) {
+            for (int j = 0; j < cs.n(); j++) {
+                double refF = 0, refD = 0, abs = 0;
+                for (int p = 0; p < cs.k(); p++) {
+                    double av = cs.ta() ? a[cs.offA() + p * cs.lda() + i] : a[cs.offA() + i * cs.lda() + p];
+                    double bv = cs.tb() ? b[cs.offB() + j * cs.ldb() + p] : b[cs.offB() + p * cs.ldb() + j];
+                    refF += (double) (float) av * (float) bv;
+                    refD += av * bv;
+                    abs += Math.abs(av * bv);
+                }
+                int at = cs.offC() + i * cs.ldc() + j;
+                double cOld = c[at], bound = Math.abs(cs.alpha()) * abs + Math.abs(cs.beta() * cOld);
+                double expectF = (float) cs.alpha() * refF + (cs.beta() == 0 ? 0 : (float) cs.beta() * (float) cOld);
+                String where = cs + " at " + i + "," + j;
+                assertEquals(expectF, cf[at], 4 * (cs.k() + 2) * 0x1p-24 * bound + 1e-30, "sgemm " + where);
+                assertEquals(cs.alpha() * refD + (cs.beta() == 0 ? 0 : cs.beta() * cOld), cd[at],
+                        4 * (cs.k() + 2) * 0x1p-53 * bound + 1e-300, "dgemm " + where);
+            }
+        }
     }
 
     private static double[] random(Random rnd, int n) {
@@ -76,11 +173,30 @@ class GemmTest {
     }
 
     @Test
-    void rejectsArraysTooShortForTheirSizes() {
+    void betaZeroDoesNotReadC() {
+        float[] c = {Float.NaN, Float.NaN, Float.NaN, Float.NaN};
+        Gemm.sgemm(false, false, 2, 2, 1, 1, new float[] {1, 2}, 0, 1, new float[] {3, 4}, 0, 2, 0, c, 0, 2);
+        assertEquals(8f, c[3]);
+        double[] d = {Double.NaN, Double.NaN};
+        Gemm.dgemm(false, false, 1, 2, 0, 1, new double[0], 0, 1, new double[0], 0, 2, 0, d, 0, 2);
+        assertEquals(0.0, d[0]);
+    }
+
+    @Test
+    void rejectsBadArgumentsNamingTheCall() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Gemm.sgemm(false, false, 4, 4, 4, 1, new float[15], 0, 4, new float[16], 0, 4, 0, new float[16], 0, 4));
-        assertEquals(true, e.getMessage().startsWith("sgemm"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("sgemm: A (4x4"), e.getMessage());
         assertThrows(IllegalArgumentException.class,
                 () -> Gemm.dgemm(false, false, -1, 4, 4, 1, new double[16], 0, 4, new double[16], 0, 4, 0, new double[16], 0, 4));
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Gemm.sgemm(true, false, 4, 4, 3, 1, new float[16], 0, 3, new float[16], 0, 4, 0, new float[16], 0, 4));
+        assertTrue(e.getMessage().contains("lda=3"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Gemm.sgemmBatched(2, false, false, 2, 2, 2, 1,
+                new float[8], 0, 2, 4, new float[8], 0, 2, 4, 0, new float[8], 0, 2, 3));
+        assertTrue(e.getMessage().startsWith("sgemmBatched: C's batch stride 3 overlaps"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Gemm.dgemmBatched(3, false, false, 2, 2, 2, 1,
+                new double[8], 0, 2, 4, new double[8], 0, 2, 0, 0, new double[12], 0, 2, 4));
+        assertTrue(e.getMessage().startsWith("dgemmBatched: A"), e.getMessage());
     }
 }

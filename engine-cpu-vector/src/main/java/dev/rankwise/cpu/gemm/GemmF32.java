@@ -1,0 +1,410 @@
+package dev.rankwise.cpu.gemm;
+
+import dev.rankwise.cpu.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/// F32 GEMM `C = alpha·op(A)·op(B) + beta·C` on row-major arrays, the BLIS way (Van Zee & van de Geijn,
+/// "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):
+///
+/// ```
+/// for jc in N step NC                      (B block KC×NC: L3)
+///   for pc in K step KC                    pack B[pc.., jc..] into KC×NR micro-panels
+///     for ic in M step MC                  pack A[ic.., pc..] into MR×KC micro-panels (L2)
+///       for jr in NC step NR               one B micro-panel stays in L1 …
+///         for ir in MC step MR             … while the A micro-panels stream past it
+///           micro-kernel: MR×NR tile of C in 16 vector registers, KC rank-1 updates
+/// ```
+///
+/// Packing resolves the transposes and pads edges with zeros, so the micro-kernel always computes a
+/// full tile; edge tiles are written back through a scratch tile. Arguments are validated by [Gemm].
+///
+/// GENERATED from `GemmF64.java` by `GenerateGemmF32` (engine-cpu-vector tests). Do not edit.
+final class GemmF32 {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /// Lanes per vector.
+    static final int L = S.length();
+    /// The micro-tile: MR rows × two vectors. Measured on AVX-512 against 12×2, 14×2, 8×3, 6×4, 16×1
+    /// and 24×1 tiles: 8×2 is as fast as any, and C2 keeps its 16 accumulators, 2 B vectors and the 8
+    /// broadcast A values in registers; tiles with more than 28 live vectors spill.
+    static final int MR = 8, NR = 2 * L;
+    /// Cache blocks in elements. A KC×NR micro-panel of B is 32 KiB (F32 and F64 alike on 512-bit
+    /// vectors) and lives in the 48 KiB L1; an MC×KC block of A (96 or 192 KiB) lives in L2. Measured
+    /// on a 1024–4096 sweep: KC 128–2048 and MC 48–384 differ by a few percent, MC ≤ 96 is best at large
+    /// M, and a larger KC (fewer passes over C) does not pay because its B panel leaves L1.
+    static final int KC = 256, MC = 96, NC = 4096;
+    /// Up to this many rows, row-major B is read in place instead of packed (see [#block]).
+    static final int DIRECT_B_ROWS = 2 * MR;
+    /// Below this many flops one thread does the whole product (a fork costs a few microseconds).
+    static final long PARALLEL_FLOPS = 1L << 21;
+
+    private GemmF32() {}
+
+    /// Per-thread packing buffers, reused across calls so hot loops allocate nothing.
+    private static final class Buffers {
+        final float[] a = new float[MC * KC];
+        final float[] tile = new float[MR * NR];         // ≥ 16·L: also the lanes of [#dot4x4]
+        final float[] dots = new float[16];
+        float[] b = new float[0];
+
+        float[] b(int size) {
+            if (b.length < size) b = new float[size];
+            return b;
+        }
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    /// The whole product, split over [Parallel]'s pool. Expects m, n, k > 0 and alpha ≠ 0.
+    static void gemm(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
+                     float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+        int tasks = 2L * m * n * k < PARALLEL_FLOPS ? 1 : Parallel.threads();
+        if (n < NR && !ta && k >= L) {
+            narrow(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+            return;
+        }
+        // Each task owns a band of C and packs what it needs itself, so tasks never wait on each other.
+        // Splitting rows repacks B in every task, splitting columns repacks A: split the side whose
+        // operand copy is cheaper (rows when n < m, i.e. when B is the smaller operand).
+        boolean rows = m >= n;
+        int units = rows ? ceilDiv(m, MR) : ceilDiv(n, NR);
+        int t = Math.min(tasks, units);
+        if (t <= 1) {
+            block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, 0, n);
+            return;
+        }
+        Parallel.forRange(t, 1, (s, e) -> {
+            for (int i = s; i < e; i++) {
+                int u0 = (int) ((long) units * i / t), u1 = (int) ((long) units * (i + 1) / t);
+                if (rows) block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, u0 * MR, Math.min(m, u1 * MR), 0, n);
+                else block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, u0 * NR, Math.min(n, u1 * NR));
+            }
+        });
+    }
+
+    /// C[i0:i1, j0:j1] on the calling thread.
+    static void block(boolean ta, boolean tb, int k, float alpha, float[] a, int offA, int lda,
+                      float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc,
+                      int i0, int i1, int j0, int j1) {
+        Buffers buf = BUFFERS.get();
+        int kcMax = ceilDiv(k, ceilDiv(k, KC));            // equal K blocks: no thin last block
+        int mcMax = ceilDiv(i1 - i0, ceilDiv(i1 - i0, MC));
+        mcMax = ceilDiv(mcMax, MR) * MR;
+        boolean direct = !tb && i1 - i0 <= DIRECT_B_ROWS;
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            float[] pb = buf.b(kcMax * ceilDiv(nc, NR) * NR);
+            for (int pc = 0; pc < k; pc += kcMax) {
+                int kc = Math.min(kcMax, k - pc);
+                // Few rows use each B panel only a few times: then the micro-kernel reads row-major B
+                // where it lies, and only a ragged last panel is packed.
+                int full = direct ? nc / NR * NR : 0;
+                packB(tb, b, offB, ldb, pc, kc, jc + full, nc - full, pb);
+                float betaNow = pc == 0 ? beta : 1;
+                for (int ic = i0; ic < i1; ic += mcMax) {
+                    int mc = Math.min(mcMax, i1 - ic);
+                    packA(ta, a, offA, lda, ic, mc, pc, kc, buf.a);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int cols = Math.min(NR, nc - jr);
+                        boolean inPlace = jr < full;
+                        float[] bp = inPlace ? b : pb;
+                        int ib = inPlace ? offB + pc * ldb + jc + jr : (jr - full) * kc, bs = inPlace ? ldb : NR;
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            kernel(kc, buf.a, ir * kc, bp, ib, bs, c, offC + (ic + ir) * ldc + jc + jr, ldc,
+                                    Math.min(MR, mc - ir), cols, alpha, betaNow, buf.tile);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Packs op(A)[i0:i0+mc, p0:p0+kc] as MR-row micro-panels: element (i, p) of panel q at
+    /// `q·MR·kc + p·MR + i`, rows past mc zero.
+    static void packA(boolean ta, float[] a, int offA, int lda, int i0, int mc, int p0, int kc, float[] dst) {
+        for (int ip = 0; ip < mc; ip += MR) {
+            int rows = Math.min(MR, mc - ip), base = ip * kc;
+            if (ta) {                                       // op(A)(i, p) = a[p·lda + i]: rows are contiguous
+                for (int p = 0; p < kc; p++) {
+                    System.arraycopy(a, offA + (p0 + p) * lda + i0 + ip, dst, base + p * MR, rows);
+                }
+            } else {
+                for (int i = 0; i < rows; i++) {
+                    int src = offA + (i0 + ip + i) * lda + p0;
+                    for (int p = 0; p < kc; p++) dst[base + p * MR + i] = a[src + p];
+                }
+            }
+            if (rows < MR) {
+                for (int p = 0; p < kc; p++) java.util.Arrays.fill(dst, base + p * MR + rows, base + (p + 1) * MR, 0);
+            }
+        }
+    }
+
+    /// Packs op(B)[p0:p0+kc, j0:j0+nc] as NR-column micro-panels: element (p, j) of panel q at
+    /// `q·NR·kc + p·NR + j`, columns past nc zero.
+    static void packB(boolean tb, float[] b, int offB, int ldb, int p0, int kc, int j0, int nc, float[] dst) {
+        for (int jp = 0; jp < nc; jp += NR) {
+            int cols = Math.min(NR, nc - jp), base = jp * kc;
+            if (!tb) {                                      // op(B)(p, j) = b[p·ldb + j]: columns are contiguous
+                for (int p = 0; p < kc; p++) {
+                    System.arraycopy(b, offB + (p0 + p) * ldb + j0 + jp, dst, base + p * NR, cols);
+                }
+            } else {
+                for (int j = 0; j < cols; j++) {
+                    int src = offB + (j0 + jp + j) * ldb + p0;
+                    for (int p = 0; p < kc; p++) dst[base + p * NR + j] = b[src + p];
+                }
+            }
+            if (cols < NR) {
+                for (int p = 0; p < kc; p++) java.util.Arrays.fill(dst, base + p * NR + cols, base + (p + 1) * NR, 0);
+            }
+        }
+    }
+
+    /// One MR×NR tile: `C = alpha·(Ã·B̃) + beta·C` for the packed micro-panel of A at `ia` and the B
+    /// panel at `ib` (row p at `ib + p·bs`), of which the first rows × cols entries are written. Everything stays in this one method: C2 would box
+    /// vectors passed to a call it does not inline, and a method this size stops inlining early.
+    static void kernel(int kc, float[] pa, int ia, float[] pb, int ib, int bs, float[] c, int ic, int ldc,
+                       int rows, int cols, float alpha, float beta, float[] tile) {
+        // Touch the tile's rows of C now, so that their cache misses overlap the loop below instead of
+        // stalling the write-back (Java has no prefetch instruction; C rows are ldc apart, which the
+        // hardware prefetchers do not follow). Measured: +3-5% once C outgrows L2.
+        float touch = 0;
+        for (int i = 0, o = ic; i < rows; i++, o += ldc) touch += c[o] + c[o + cols - 1];
+        tile[MR * NR - 1] = touch;                          // a use, so the loads are not dropped
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int p = 0; p < kc; p++) {
+            int ap = ia + p * MR, bp = ib + p * bs;
+            FloatVector b0 = FloatVector.fromArray(S, pb, bp), b1 = FloatVector.fromArray(S, pb, bp + L);
+            FloatVector x = FloatVector.broadcast(S, pa[ap]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, pa[ap + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, pa[ap + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, pa[ap + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, pa[ap + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, pa[ap + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, pa[ap + 6]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, pa[ap + 7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        if (rows == MR && cols == NR) {
+            FloatVector va = FloatVector.broadcast(S, alpha);
+            if (beta == 0) {                                // BLAS: with beta = 0, C is not read (NaNs vanish)
+                c00.mul(va).intoArray(c, ic);
+                c01.mul(va).intoArray(c, ic + L);
+                c10.mul(va).intoArray(c, ic + ldc);
+                c11.mul(va).intoArray(c, ic + ldc + L);
+                c20.mul(va).intoArray(c, ic + 2 * ldc);
+                c21.mul(va).intoArray(c, ic + 2 * ldc + L);
+                c30.mul(va).intoArray(c, ic + 3 * ldc);
+                c31.mul(va).intoArray(c, ic + 3 * ldc + L);
+                c40.mul(va).intoArray(c, ic + 4 * ldc);
+                c41.mul(va).intoArray(c, ic + 4 * ldc + L);
+                c50.mul(va).intoArray(c, ic + 5 * ldc);
+                c51.mul(va).intoArray(c, ic + 5 * ldc + L);
+                c60.mul(va).intoArray(c, ic + 6 * ldc);
+                c61.mul(va).intoArray(c, ic + 6 * ldc + L);
+                c70.mul(va).intoArray(c, ic + 7 * ldc);
+                c71.mul(va).intoArray(c, ic + 7 * ldc + L);
+            } else {
+                FloatVector vb = FloatVector.broadcast(S, beta);
+                int o = ic;
+                c00.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c01.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c10.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c11.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c20.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c21.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c30.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c31.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c40.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c41.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c50.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c51.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c60.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c61.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+                o += ldc;
+                c70.fma(va, FloatVector.fromArray(S, c, o).mul(vb)).intoArray(c, o);
+                c71.fma(va, FloatVector.fromArray(S, c, o + L).mul(vb)).intoArray(c, o + L);
+            }
+            return;
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + L);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + L);
+        for (int i = 0; i < rows; i++) {
+            int o = ic + i * ldc;
+            for (int j = 0; j < cols; j++) {
+                float v = alpha * tile[i * NR + j];
+                c[o + j] = beta == 0 ? v : v + beta * c[o + j];
+            }
+        }
+    }
+
+    /// Narrow products (n < NR, op(A) row-major), such as `x·Aᵀ` in a LoRA layer: each C(i, j) is a dot
+    /// product along K of row i of A, read in place, and column j of op(B), contiguous when B is stored
+    /// transposed (else copied so once). No lanes idle on the narrow side and A is read once.
+    static void narrow(int tasks, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
+                       float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+        float[] bt = b;
+        int offT = offB, ldt = ldb;
+        if (!tb) {                                          // op(B)(p, j) = b[p·ldb + j]: gather columns
+            bt = BUFFERS.get().b(n * k);
+            for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[offB + p * ldb + j];
+            offT = 0;
+            ldt = k;
+        }
+        float[] cols = bt;
+        int oT = offT, lT = ldt, groups = ceilDiv(m, 4), t = Math.min(tasks, groups);
+        Parallel.forRange(groups, Math.max(1, groups / Math.max(1, t)), (s, e) -> {
+            Buffers buf = BUFFERS.get();
+            float[] out = buf.dots, lanes = buf.tile;
+            for (int g = s; g < e; g++) {
+                int i0 = 4 * g, rows = Math.min(4, m - i0);
+                for (int j0 = 0; j0 < n; j0 += 4) {
+                    int nj = Math.min(4, n - j0);
+                    dot4x4(k, a, offA + i0 * lda, lda, rows, cols, oT + j0 * lT, lT, nj, lanes, out);
+                    for (int i = 0; i < rows; i++) {
+                        int o = offC + (i0 + i) * ldc + j0;
+                        for (int j = 0; j < nj; j++) {
+                            float v = alpha * out[4 * i + j];
+                            c[o + j] = beta == 0 ? v : v + beta * c[o + j];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// out[4·i + j] = Σ_p a[a0 + i·lda + p]·bt[b0 + j·ldt + p] for i < 4, j < 4; rows past `rows` and
+    /// columns past `cols` repeat the last valid one (their sums are computed and ignored). `lanes`
+    /// (16·L) is scratch.
+    static void dot4x4(int k, float[] a, int a0, int lda, int rows, float[] bt, int b0, int ldt, int cols, float[] lanes, float[] out) {
+        int r1 = a0 + Math.min(1, rows - 1) * lda, r2 = a0 + Math.min(2, rows - 1) * lda, r3 = a0 + Math.min(3, rows - 1) * lda;
+        int q1 = b0 + Math.min(1, cols - 1) * ldt, q2 = b0 + Math.min(2, cols - 1) * ldt, q3 = b0 + Math.min(3, cols - 1) * ldt;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z;
+        FloatVector s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        int p = 0;
+        for (; p <= k - L; p += L) {
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p), x1 = FloatVector.fromArray(S, a, r1 + p);
+            FloatVector x2 = FloatVector.fromArray(S, a, r2 + p), x3 = FloatVector.fromArray(S, a, r3 + p);
+            FloatVector y = FloatVector.fromArray(S, bt, b0 + p);
+            s00 = x0.fma(y, s00);
+            s10 = x1.fma(y, s10);
+            s20 = x2.fma(y, s20);
+            s30 = x3.fma(y, s30);
+            y = FloatVector.fromArray(S, bt, q1 + p);
+            s01 = x0.fma(y, s01);
+            s11 = x1.fma(y, s11);
+            s21 = x2.fma(y, s21);
+            s31 = x3.fma(y, s31);
+            y = FloatVector.fromArray(S, bt, q2 + p);
+            s02 = x0.fma(y, s02);
+            s12 = x1.fma(y, s12);
+            s22 = x2.fma(y, s22);
+            s32 = x3.fma(y, s32);
+            y = FloatVector.fromArray(S, bt, q3 + p);
+            s03 = x0.fma(y, s03);
+            s13 = x1.fma(y, s13);
+            s23 = x2.fma(y, s23);
+            s33 = x3.fma(y, s33);
+        }
+        if (p < k) {                                        // the K tail, masked
+            var mk = S.indexInRange(p, k);
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p, mk), x1 = FloatVector.fromArray(S, a, r1 + p, mk);
+            FloatVector x2 = FloatVector.fromArray(S, a, r2 + p, mk), x3 = FloatVector.fromArray(S, a, r3 + p, mk);
+            FloatVector y = FloatVector.fromArray(S, bt, b0 + p, mk);
+            s00 = x0.fma(y, s00);
+            s10 = x1.fma(y, s10);
+            s20 = x2.fma(y, s20);
+            s30 = x3.fma(y, s30);
+            y = FloatVector.fromArray(S, bt, q1 + p, mk);
+            s01 = x0.fma(y, s01);
+            s11 = x1.fma(y, s11);
+            s21 = x2.fma(y, s21);
+            s31 = x3.fma(y, s31);
+            y = FloatVector.fromArray(S, bt, q2 + p, mk);
+            s02 = x0.fma(y, s02);
+            s12 = x1.fma(y, s12);
+            s22 = x2.fma(y, s22);
+            s32 = x3.fma(y, s32);
+            y = FloatVector.fromArray(S, bt, q3 + p, mk);
+            s03 = x0.fma(y, s03);
+            s13 = x1.fma(y, s13);
+            s23 = x2.fma(y, s23);
+            s33 = x3.fma(y, s33);
+        }
+        // Lanes are added in a fixed order into out: reduceLanes' order is unspecified and differs
+        // between the intrinsic and its fallback, which would make results depend on the JIT.
+        s00.intoArray(lanes, 0 * L);
+        s01.intoArray(lanes, 1 * L);
+        s02.intoArray(lanes, 2 * L);
+        s03.intoArray(lanes, 3 * L);
+        s10.intoArray(lanes, 4 * L);
+        s11.intoArray(lanes, 5 * L);
+        s12.intoArray(lanes, 6 * L);
+        s13.intoArray(lanes, 7 * L);
+        s20.intoArray(lanes, 8 * L);
+        s21.intoArray(lanes, 9 * L);
+        s22.intoArray(lanes, 10 * L);
+        s23.intoArray(lanes, 11 * L);
+        s30.intoArray(lanes, 12 * L);
+        s31.intoArray(lanes, 13 * L);
+        s32.intoArray(lanes, 14 * L);
+        s33.intoArray(lanes, 15 * L);
+        for (int q = 0; q < 16; q++) {
+            float sum = 0;
+            for (int l = 0; l < L; l++) sum += lanes[q * L + l];
+            out[q] = sum;
+        }
+    }
+
+    /// `C = beta·C` (k = 0 or alpha = 0); with beta = 0, C is zeroed without being read.
+    static void scale(int m, int n, float beta, float[] c, int offC, int ldc) {
+        for (int i = 0; i < m; i++) {
+            int o = offC + i * ldc;
+            if (beta == 0) java.util.Arrays.fill(c, o, o + n, 0);
+            else for (int j = 0; j < n; j++) c[o + j] *= beta;
+        }
+    }
+
+    static int ceilDiv(int x, int y) {
+        return (x + y - 1) / y;
+    }
+}

@@ -1,0 +1,102 @@
+package dev.rankwise.cpu.gemm;
+
+import dev.rankwise.cpu.Parallel;
+
+/// F32 fused low-rank linear (LoRA, arXiv 2106.09685 eq. 3; SoRA's gated form, arXiv 2311.11696 eq. 3)
+/// on contiguous row-major arrays: x [N, d_in], W [d_out, d_in], A [r, d_in], B [d_out, r], g [r] or
+/// null, y and dy [N, d_out]. The CPU backend's override of `FusedKernels.loraForward/loraBackward`.
+///
+/// GENERATED from `LowRankF64.java` by `GenerateGemmF32` (engine-cpu-vector tests). Do not edit.
+public final class LowRankF32 {
+    /// Rows of x and dy per step of the backward sweep: both row blocks stay in L2 (about 1 MiB of
+    /// F64, or of F32 at twice the rows) while all four small products read them.
+    private static final int SWEEP_ELEMENTS = 1 << 17;
+
+    private LowRankF32() {}
+
+    /// `y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ`; y [N, d_out] is overwritten, nothing else is modified.
+    ///
+    /// Saved for the backward: nothing. h = x Aᵀ [N, r] costs one narrow pass over x here and is
+    /// recomputed by the backward's own pass over x, so the forward keeps no N×r state alive.
+    public static void forward(int n, int dIn, int dOut, int r, float[] x, float[] w, float[] bias,
+                               float[] a, float[] b, float[] g, float s, float[] y) {
+        float[] u = new float[n * r];
+        Gemm.sgemm(false, true, n, r, dIn, 1, x, 0, dIn, a, 0, dIn, 0, u, 0, r);           // h = x Aᵀ
+        for (int i = 0; i < n; i++) {                                                     // u = s·h ⊙ g
+            for (int j = 0; j < r; j++) u[i * r + j] *= g == null ? s : s * g[j];
+        }
+        if (bias != null) for (int i = 0; i < n; i++) System.arraycopy(bias, 0, y, i * dOut, dOut);
+        Gemm.sgemm(false, true, n, dOut, dIn, 1, x, 0, dIn, w, 0, dIn, bias == null ? 0 : 1, y, 0, dOut);  // y (+)= x Wᵀ
+        Gemm.sgemm(false, true, n, dOut, r, 1, u, 0, r, b, 0, r, 1, y, 0, dOut);           // y += u Bᵀ
+    }
+
+    /// The gradients with W frozen, each written where its array is non-null: dx [N, d_in], dA [r, d_in],
+    /// dB [d_out, r], dg [r] (overwritten). With h = x Aᵀ, u = h ⊙ g, du = s·dy B:
+    /// dB = s·dyᵀ u, dg = Σ_rows du ⊙ h, dA = (du ⊙ g)ᵀ x, dx = dy W + (du ⊙ g) A.
+    ///
+    /// One sweep over row blocks of x and dy, in parallel over contiguous row ranges (each with its own
+    /// partial sums): per block, h and du come from the narrow GEMM path and dAᵀ-, dBᵀ-updates from the
+    /// short path that reads x and dy in place, all while the block sits in L2. So x and dy are each
+    /// read from memory once (dy twice more when dx is asked for: dx is a full-size GEMM). dA, dB and dg
+    /// add per-task partial sums, so their rounding (not their value) depends on the thread count.
+    public static void backward(int n, int dIn, int dOut, int r, float[] dy, float[] x, float[] w, float[] a,
+                                float[] b, float[] g, float s, float[] dx, float[] da, float[] db, float[] dg) {
+        if (n == 0 || r == 0) {                                                           // empty sums
+            for (float[] o : new float[][] {dx, da, db, dg}) if (o != null) java.util.Arrays.fill(o, 0);
+            return;
+        }
+        float[] bt = new float[r * dOut];                                               // Bᵀ [r, d_out]
+        for (int i = 0; i < dOut; i++) for (int j = 0; j < r; j++) bt[j * dOut + i] = b[i * r + j];
+        int rows = Math.max(8, Math.min(512, SWEEP_ELEMENTS / Math.max(1, dIn + dOut)) / 8 * 8);
+        int blocks = GemmF32.ceilDiv(n, rows);
+        int tasks = Math.min(blocks, 4L * n * (dIn + dOut) * r < GemmF32.PARALLEL_FLOPS ? 1 : Parallel.threads());
+        float[] dh = dx == null ? null : new float[n * r];
+        float[][] pa = new float[tasks][], pb = new float[tasks][], pg = new float[tasks][];
+        Parallel.forRange(tasks, 1, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                float[] daT = da == null ? null : new float[r * dIn], dbT = db == null ? null : new float[r * dOut];
+                float[] dgT = new float[r], h = new float[rows * r], du = new float[rows * r], u = new float[rows * r];
+                float[] dhB = new float[rows * r];
+                int first = (int) ((long) blocks * t / tasks), last = (int) ((long) blocks * (t + 1) / tasks);
+                for (int blk = first; blk < last; blk++) {
+                    int i0 = blk * rows, m = Math.min(rows, n - i0);
+                    Gemm.sgemm(false, true, m, r, dIn, 1, x, i0 * dIn, dIn, a, 0, dIn, 0, h, 0, r);       // h = x Aᵀ
+                    Gemm.sgemm(false, true, m, r, dOut, s, dy, i0 * dOut, dOut, bt, 0, dOut, 0, du, 0, r); // du = s·dy B
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < r; j++) {
+                            int q = i * r + j;
+                            float gj = g == null ? 1 : g[j];
+                            u[q] = h[q] * gj;
+                            dgT[j] += du[q] * h[q];
+                            dhB[q] = du[q] * gj;
+                        }
+                    }
+                    if (dh != null) System.arraycopy(dhB, 0, dh, i0 * r, m * r);
+                    // dBᵀ += s·uᵀ dy_blk and dAᵀ... = dhᵀ x_blk: r rows, so x and dy are read in place.
+                    if (dbT != null) Gemm.sgemm(true, false, r, dOut, m, s, u, 0, r, dy, i0 * dOut, dOut, 1, dbT, 0, dOut);
+                    if (daT != null) Gemm.sgemm(true, false, r, dIn, m, 1, dhB, 0, r, x, i0 * dIn, dIn, 1, daT, 0, dIn);
+                }
+                pa[t] = daT;
+                pb[t] = dbT;
+                pg[t] = dgT;
+            }
+        });
+        if (da != null) sumInto(pa, da);
+        if (dg != null) sumInto(pg, dg);
+        if (db != null) {
+            float[] dbT = new float[r * dOut];
+            sumInto(pb, dbT);
+            for (int j = 0; j < r; j++) for (int i = 0; i < dOut; i++) db[i * r + j] = dbT[j * dOut + i];
+        }
+        if (dx != null) {
+            Gemm.sgemm(false, false, n, dIn, dOut, 1, dy, 0, dOut, w, 0, dIn, 0, dx, 0, dIn);    // dx = dy W
+            Gemm.sgemm(false, false, n, dIn, r, 1, dh, 0, r, a, 0, dIn, 1, dx, 0, dIn);        //    + dh A
+        }
+    }
+
+    /// out = Σ parts (in task order, so the result does not depend on scheduling).
+    private static void sumInto(float[][] parts, float[] out) {
+        System.arraycopy(parts[0], 0, out, 0, out.length);
+        for (int t = 1; t < parts.length; t++) for (int i = 0; i < out.length; i++) out[i] += parts[t][i];
+    }
+}
