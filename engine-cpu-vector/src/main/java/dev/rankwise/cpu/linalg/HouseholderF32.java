@@ -115,17 +115,17 @@ final class HouseholderF32 {
         }
     }
 
-    /// C (m×n, ld ldc) ← Q·C for Q = H_0⋯H_{k−1} stored by [#geqrf] at `oa`. With `identityStart` C is
+    /// C (m×n at `oc`, ld ldc) ← Q·C for Q = H_0⋯H_{k−1} stored by [#geqrf] at `oa`. With `identityStart` C is
     /// taken to be [I; 0] on entry (its first columns untouched by later reflectors are skipped), which
     /// forms Q's first n columns explicitly (dorgqr).
-    static void applyQ(int m, int n, int k, float[] a, int oa, int lda, float[] tau, int ot, float[] c, int ldc, boolean identityStart) {
+    static void applyQ(int m, int n, int k, float[] a, int oa, int lda, float[] tau, int ot, float[] c, int oc, int ldc, boolean identityStart) {
         float[] v = new float[m * NB], t = new float[NB * NB];
         for (int j = (k - 1) / NB * NB; j >= 0; j -= NB) {
             int jb = Math.min(NB, k - j);
             copyV(m - j, jb, a, oa + j * lda + j, lda, v);
             larft(m - j, jb, v, tau, ot + j, t);
             int c0 = identityStart ? j : 0;
-            applyLeft(false, m - j, n - c0, jb, v, t, c, c0 * ldc + j, ldc);
+            applyLeft(false, m - j, n - c0, jb, v, t, c, oc + c0 * ldc + j, ldc);
         }
     }
 
@@ -133,7 +133,7 @@ final class HouseholderF32 {
     static float[] formQ(int m, int cols, int k, float[] a, int oa, int lda, float[] tau, int ot) {
         float[] q = new float[m * cols];
         for (int i = 0; i < Math.min(m, cols); i++) q[i * m + i] = 1;
-        if (k > 0) applyQ(m, cols, k, a, oa, lda, tau, ot, q, m, true);
+        if (k > 0) applyQ(m, cols, k, a, oa, lda, tau, ot, q, 0, m, true);
         return q;
     }
 
