@@ -7,8 +7,11 @@ package dev.rankwise.cpu.linalg;
 final class HouseholderF32 {
     private HouseholderF32() {}
 
-    /// Panel width of the blocked QR and of the Q formation.
+    /// Panel width of the blocked QR (its panels are reduced column by column).
     static final int NB = 32;
+    /// Reflectors per block when applying or forming Q: wider blocks give the GEMMs a longer inner
+    /// dimension; the T factor's cost, NBQ²·m per block, stays small.
+    static final int NBQ = 64;
 
     /// Turns x = a[o .. o+n) into β·e₁ by H = I − τ·v·vᵀ with v = (1, v₂…): a[o] becomes β and a[o+1..]
     /// becomes v₂…; returns τ (0 when x is already a multiple of e₁).
@@ -119,9 +122,9 @@ final class HouseholderF32 {
     /// taken to be [I; 0] on entry (its first columns untouched by later reflectors are skipped), which
     /// forms Q's first n columns explicitly (dorgqr).
     static void applyQ(int m, int n, int k, float[] a, int oa, int lda, float[] tau, int ot, float[] c, int oc, int ldc, boolean identityStart) {
-        float[] v = new float[m * NB], t = new float[NB * NB];
-        for (int j = (k - 1) / NB * NB; j >= 0; j -= NB) {
-            int jb = Math.min(NB, k - j);
+        float[] v = new float[m * NBQ], t = new float[NBQ * NBQ];
+        for (int j = (k - 1) / NBQ * NBQ; j >= 0; j -= NBQ) {
+            int jb = Math.min(NBQ, k - j);
             copyV(m - j, jb, a, oa + j * lda + j, lda, v);
             larft(m - j, jb, v, tau, ot + j, t);
             int c0 = identityStart ? j : 0;
