@@ -83,7 +83,7 @@ public class LinalgBenchmark {
         n = Integer.parseInt(p[1]);
         Parallel.setThreads(threads);
         openblas_nolapack.blas_set_num_threads(threads);
-        host = op.equals("svdLowRank") ? lowRankInput(m, n) : input(op, m, n);
+        host = op.startsWith("svdLowRank") ? lowRankInput(m, n) : input(op, m, n);
         a = Tensor.fromArray(host, m, n);
         int k = Math.min(m, n);
         pa = new FloatPointer(host);
@@ -132,6 +132,7 @@ public class LinalgBenchmark {
             case "eigh" -> Linalg.eigh(a);
             case "qr" -> Linalg.qr(a, false);
             case "svdLowRank" -> Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, new Generator(7));
+            case "svdLowRank+10" -> Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, 10, new Generator(7));
             default -> throw new IllegalArgumentException(op);
         };
     }
@@ -222,27 +223,33 @@ public class LinalgBenchmark {
         return rows;
     }
 
-    /// Randomized SVD against torch.svd_lowrank on the same matrix; the error rows compare
-    /// ‖A − UΣVᵀ‖_F/‖A‖_F (lower is better, so the ratio is torch's error over ours).
+    /// Randomized SVD against torch.svd_lowrank on the same matrix, as torch runs it (no oversampling)
+    /// and with 10 extra sketch columns; the error rows compare ‖A − UΣVᵀ‖_F/‖A‖_F (lower is better,
+    /// so the ratio is torch's error over ours).
     static List<Row> lowRank(Options o) throws Exception {
         List<Row> rows = new ArrayList<>();
         int size = o.quick() ? 1024 : 4096;
-        String shape = size + "x" + size, cs = "svdLowRank q=16 niter=2 F32 " + shape;
+        String shape = size + "x" + size, base = "svdLowRank q=16 niter=2 F32 " + shape;
         float[] host = lowRankInput(size, size);
         Path file = Files.createTempFile("rankwise-lowrank", ".f32");
         try {
             writeRaw(file, host);
             Tensor a = Tensor.fromArray(host, size, size);
-            double myErr = relError(a, Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, new Generator(7)));
             Double torchErr = BenchMain.torch("svd_lowrank-error", 1, o.quick(), file.toString());
-            for (int th : o.threads()) {
-                double mine = run("svdLowRank", shape, th, "rankwise", o.quick(), true).get("rankwise") / 1e6;
-                Double torch = BenchMain.torch("svd_lowrank", th, o.quick(), file.toString());
-                rows.add(new Row(cs, th, mine, torch == null ? Double.NaN : torch,
-                        torch == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torch == null ? Double.NaN : torch / mine, "ms"));
+            Map<Integer, Double> torchTime = new LinkedHashMap<>();
+            for (int th : o.threads()) torchTime.put(th, BenchMain.torch("svd_lowrank", th, o.quick(), file.toString()));
+            for (int p : new int[] {0, 10}) {
+                String op = p == 0 ? "svdLowRank" : "svdLowRank+10", cs = base + (p == 0 ? "" : " p=10");
+                for (int th : o.threads()) {
+                    double mine = run(op, shape, th, "rankwise", o.quick(), true).get("rankwise") / 1e6;
+                    Double torch = torchTime.get(th);
+                    rows.add(new Row(cs, th, mine, torch == null ? Double.NaN : torch,
+                            torch == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torch == null ? Double.NaN : torch / mine, "ms"));
+                }
+                double myErr = relError(a, Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, p, new Generator(7)));
+                rows.add(new Row(cs + " error", 1, myErr, torchErr == null ? Double.NaN : torchErr,
+                        torchErr == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torchErr == null ? Double.NaN : torchErr / myErr, "rel. error"));
             }
-            rows.add(new Row(cs + " error", 1, myErr, torchErr == null ? Double.NaN : torchErr,
-                    torchErr == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torchErr == null ? Double.NaN : torchErr / myErr, "rel. error"));
         } finally {
             Files.deleteIfExists(file);
         }

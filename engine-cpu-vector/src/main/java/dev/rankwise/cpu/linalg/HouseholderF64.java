@@ -152,10 +152,13 @@ final class HouseholderF64 {
         geqrf(m, n, t, 0, m, tau);
         int qc = complete ? m : k;
         double[] q = formQ(m, qc, k, t, 0, m, tau, 0);
+        // R: the upper triangle of T's first k rows, transposed back to row-major in cache tiles.
         double[] r = new double[qc * n];
+        BlasF64.transpose(n, k, t, 0, m, r, 0, n);
         for (int i = 0; i < k; i++) {
-            boolean flip = t[i * m + i] < 0;
-            for (int c = i; c < n; c++) r[i * n + c] = Math.scalb(flip ? -t[c * m + i] : t[c * m + i], -exp);
+            java.util.Arrays.fill(r, i * n, i * n + i, 0);
+            boolean flip = r[i * n + i] < 0;
+            for (int c = i * n + i; c < (i + 1) * n; c++) r[c] = Math.scalb(flip ? -r[c] : r[c], -exp);
             if (flip) BlasF64.scal(m, -1, q, i * m);
         }
         double[] qOut = new double[m * qc];

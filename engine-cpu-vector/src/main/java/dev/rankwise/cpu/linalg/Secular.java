@@ -1,5 +1,9 @@
 package dev.rankwise.cpu.linalg;
 
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /// Roots of the secular equation `f(x) = 1/ρ + Σ w_i/(p_i − x) = 0` (poles p ascending, weights
 /// w_i > 0, ρ > 0), whose j-th root lies in (p_j, p_{j+1}), the last in (p_{k−1}, p_{k−1} + ρ·Σw).
 /// Each root is returned as an origin pole o and an offset τ, x = p_o + τ, with o the nearer end of
@@ -11,6 +15,30 @@ final class Secular {
 
     private static final double EPS = 0x1p-53;
     private static final int MAX_ITER = 200;
+
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+
+    /// {Σ q_i, Σ q_i/δ_i, Σ |q_i|} over i in [from, to), with δ_i = (p_i − po) − t and q_i = w_i/δ_i.
+    private static double[] sums(double[] p, double[] w, int from, int to, double po, double t) {
+        int l = S.length(), i = from;
+        DoubleVector vs = DoubleVector.zero(S), vd = DoubleVector.zero(S), va = DoubleVector.zero(S);
+        DoubleVector vpo = DoubleVector.broadcast(S, po), vt = DoubleVector.broadcast(S, t);
+        for (; i + l <= to; i += l) {
+            DoubleVector delta = DoubleVector.fromArray(S, p, i).sub(vpo).sub(vt);
+            DoubleVector q = DoubleVector.fromArray(S, w, i).div(delta);
+            vs = vs.add(q);
+            vd = vd.add(q.div(delta));
+            va = va.add(q.abs());
+        }
+        double sum = vs.reduceLanes(VectorOperators.ADD), der = vd.reduceLanes(VectorOperators.ADD), abs = va.reduceLanes(VectorOperators.ADD);
+        for (; i < to; i++) {
+            double delta = (p[i] - po) - t, q = w[i] / delta;
+            sum += q;
+            der += q / delta;
+            abs += Math.abs(q);
+        }
+        return new double[] {sum, der, abs};
+    }
 
     static void root(double[] p, double[] w, int k, double rho, int j, int[] origin, double[] tau) {
         boolean last = j == k - 1;
@@ -24,8 +52,7 @@ final class Secular {
             hi = rho * sum;
         } else {
             double gap = p[j + 1] - p[j], mid = p[j] + gap / 2;
-            double f = 1 / rho;
-            for (int i = 0; i < k; i++) f += w[i] / (p[i] - mid);
+            double f = 1 / rho + sums(p, w, 0, k, mid, 0)[0];
             if (f >= 0) { // root left of the middle: measure from p_j
                 o = j;
                 lo = 0;
@@ -40,19 +67,9 @@ final class Secular {
         double t = (lo + hi) / 2;
         for (int it = 0; it < MAX_ITER; it++) {
             // f and its split derivative at x = p_o + t; left poles i ≤ j, right poles i > j.
-            double psi = 0, dpsi = 0, phi = 0, dphi = 0, abs = 1 / rho;
-            for (int i = 0; i <= j; i++) {
-                double delta = (p[i] - po) - t, q = w[i] / delta;
-                psi += q;
-                dpsi += q / delta;
-                abs += Math.abs(q);
-            }
-            for (int i = j + 1; i < k; i++) {
-                double delta = (p[i] - po) - t, q = w[i] / delta;
-                phi += q;
-                dphi += q / delta;
-                abs += Math.abs(q);
-            }
+            double[] left = sums(p, w, 0, j + 1, po, t), right = sums(p, w, j + 1, k, po, t);
+            double psi = left[0], dpsi = left[1], phi = right[0], dphi = right[1];
+            double abs = 1 / rho + left[2] + right[2];
             double f = 1 / rho + psi + phi;
             if (Math.abs(f) <= 8 * k * EPS * abs) break;
             if (f > 0) hi = t;
