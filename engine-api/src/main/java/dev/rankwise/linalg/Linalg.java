@@ -56,12 +56,14 @@ public final class Linalg {
 
     // ---------------------------------------------------------------- decompositions
 
+    /// Thin SVD of A [m, n]: U [m, k], S [k] descending, Vh [k, n], k = min(m, n) (PiSSA, MiLoRA,
+    /// GaLore, … start here). U and V are orthonormal to about √k·u of the dtype (u = 2⁻²⁴ or 2⁻⁵³).
     public static Svd svd(Tensor a) {
         Tensor[] r = run("svd", (k, t) -> k.svd(t[0], true), checked("svd", a));
         return new Svd(r[0], r[1], r[2]);
     }
 
-    /// Singular values only, descending.
+    /// Singular values only, S [k] descending, k = min(m, n); cheaper than [#svd] (no vectors).
     public static Tensor svdvals(Tensor a) {
         return run("svdvals", (k, t) -> k.svd(t[0], false), checked("svdvals", a))[1];
     }
@@ -106,13 +108,27 @@ public final class Linalg {
         }
     }
 
+    /// [#svdLowRank(Tensor, int, int, int, Generator)] without oversampling: `torch.svd_lowrank(A, q, niter)`.
     public static Svd svdLowRank(Tensor a, int q, int niter, Generator gen) {
         return svdLowRank(a, q, niter, 0, gen);
     }
 
+    /// Householder QR of A [m, n]: reduced Q [m, k], R [k, n] or complete Q [m, m], R [m, n] (OLoRA),
+    /// with R's diagonal non-negative, so the factors are unique for full-rank A.
     public static Qr qr(Tensor a, boolean complete) {
         Tensor[] r = run("qr", (k, t) -> k.qr(t[0], complete), checked("qr", a));
-        return new Qr(r[0], r[1]);
+        int kk = Math.min(a.size(0), a.size(1));
+        if (kk == 0) return new Qr(r[0], r[1]);
+        try (var ignored = GradMode.noGrad()) {
+            // Backends choose their own signs (LAPACK's leave R's diagonal of either sign).
+            Tensor d = diagonal(r[1]);
+            if (d.min().item() >= 0) return new Qr(r[0], r[1]);
+            Tensor flip = Tensor.where(d.lt(0.0), Tensor.full(-1, d.dtype(), kk).to(d.device()), Tensor.ones(d.dtype(), kk).to(d.device()));
+            int rows = r[1].size(0), cols = r[0].size(1);
+            Tensor rowSign = rows == kk ? flip : Tensor.concat(java.util.List.of(flip, Tensor.ones(d.dtype(), rows - kk).to(d.device())), 0);
+            Tensor colSign = cols == kk ? flip : Tensor.concat(java.util.List.of(flip, Tensor.ones(d.dtype(), cols - kk).to(d.device())), 0);
+            return new Qr(r[0].mul(colSign).contiguous(), r[1].mul(rowSign.unsqueeze(1)).contiguous());
+        }
     }
 
     /// Symmetric eigendecomposition; `a` must be symmetric within a relative 1e-6 (F32) or 1e-10 (F64).
@@ -123,6 +139,8 @@ public final class Linalg {
         return new Eigh(r[0], r[1]);
     }
 
+    /// LU with partial pivoting of A [m, n]: `A[perm[i], :] = (L·U)[i, :]`, L [m, k] unit lower with
+    /// |L| ≤ 1, U [k, n] upper. A singular A is not an error here (U gets a zero pivot); [#solve] checks.
     public static Lu lu(Tensor a) {
         Tensor[] r = run("lu", (k, t) -> k.lu(t[0]), checked("lu", a));
         return new Lu(r[0], r[1], r[2]);
@@ -178,6 +196,7 @@ public final class Linalg {
         }
     }
 
+    /// A⁻¹ for square A [n, n] (for small matrices; prefer [#solve]); a singular A is an error.
     public static Tensor inv(Tensor a) {
         checkSquare("inv", checked("inv", a));
         return solve(a, Tensor.eye(a.size(0), a.dtype()).to(a.device()));
@@ -266,19 +285,20 @@ public final class Linalg {
 
     // ---------------------------------------------------------------- norms
 
+    /// ‖A‖_F, accumulated in F64.
     public static double normFrobenius(Tensor a) {
         try (var ignored = GradMode.noGrad()) {
             return a.to(DType.F64).norm().item();
         }
     }
 
-    /// The largest singular value.
+    /// ‖A‖₂, the largest singular value.
     public static double normSpectral(Tensor a) {
         Tensor s = svdvals(a);
         return s.numel() == 0 ? 0 : s.narrow(0, 0, 1).item();
     }
 
-    /// The sum of the singular values.
+    /// ‖A‖_*, the sum of the singular values.
     public static double normNuclear(Tensor a) {
         try (var ignored = GradMode.noGrad()) {
             return svdvals(a).to(DType.F64).sum().item();

@@ -141,7 +141,7 @@ final class HouseholderF64 {
     }
 
     /// QR of a row-major m×n A: {Q [m, qc], R [qc, n]}, row-major, qc = min(m, n) (reduced) or m
-    /// (complete), with R's diagonal made non-negative so the factors are unique for full-rank A.
+    /// (complete); R's diagonal has LAPACK's signs (`Linalg.qr` makes it non-negative).
     static double[][] qr(double[] a, int m, int n, boolean complete) {
         int k = Math.min(m, n);
         double[] t = new double[m * n];
@@ -157,9 +157,7 @@ final class HouseholderF64 {
         BlasF64.transpose(n, k, t, 0, m, r, 0, n);
         for (int i = 0; i < k; i++) {
             java.util.Arrays.fill(r, i * n, i * n + i, 0);
-            boolean flip = r[i * n + i] < 0;
-            for (int c = i * n + i; c < (i + 1) * n; c++) r[c] = Math.scalb(flip ? -r[c] : r[c], -exp);
-            if (flip) BlasF64.scal(m, -1, q, i * m);
+            for (int c = i * n + i; c < (i + 1) * n; c++) r[c] = Math.scalb(r[c], -exp);
         }
         double[] qOut = new double[m * qc];
         BlasF64.transpose(qc, m, q, 0, m, qOut, 0, qc);

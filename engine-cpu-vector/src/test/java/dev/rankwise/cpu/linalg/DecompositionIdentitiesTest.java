@@ -54,7 +54,7 @@ class DecompositionIdentitiesTest {
             assertBelow(orth(qr.q()), tol, "‖QᵀQ − I‖");
             double[] r = qr.r().toDoubleArray();
             for (int i = 0; i < qc; i++) {
-                for (int j = 0; j < Math.min(i, n); j++) assertEquals(0, r[i * n + j], "R below the diagonal");
+                for (int j = 0; j < Math.min(i, n); j++) assertEquals(0, r[i * n + j], 0.0, "R below the diagonal");
                 if (i < k) assertTrue(r[i * n + i] >= 0, "R's diagonal is non-negative");
             }
             // EJML's R, rows signed like ours.
