@@ -154,12 +154,13 @@ public final class Derivatives {
     }
 
     /// The low-rank linear with W frozen: the backend's fused backward gives dx, dA, dB, dg in one
-    /// sweep over x and dy (formulas in `FusedKernels.loraBackward`). Inputs: x, A, B, g.
-    public static Node.Backward lowRankLinear(Tensor x, Tensor w, Tensor a, Tensor b, Tensor g, double s) {
+    /// sweep over x and dy (formulas in `FusedKernels.loraBackward`). Inputs: x, A, B, g; `h` = x Aᵀ
+    /// as the forward saved it, or null.
+    public static Node.Backward lowRankLinear(Tensor x, Tensor w, Tensor a, Tensor b, Tensor g, double s, Tensor h) {
         boolean needX = x.requiresGrad(), needA = a.requiresGrad(), needB = b.requiresGrad(), needG = g != null && g.requiresGrad();
         Tensor xs = x.detach(), ws = w.detach(), as = a.detach(), bs = b.detach(), gs = g == null ? null : g.detach();
         return dy -> {
-            var d = x.backend().fused().loraBackward(dy, xs, ws, as, bs, gs, s, needX, needA, needB, needG);
+            var d = x.backend().fused().loraBackward(dy, xs, ws, as, bs, gs, s, h, needX, needA, needB, needG);
             return new Tensor[] {d.dx(), d.da(), d.db(), d.dg()};
         };
     }

@@ -4,6 +4,8 @@ import dev.rankwise.cpu.Parallel;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.concurrent.ForkJoinTask;
+
 /// F64 GEMM `C = alpha·op(A)·op(B) + beta·C` on row-major arrays, the BLIS way (Van Zee & van de Geijn,
 /// "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):
 ///
@@ -71,13 +73,24 @@ final class GemmF64 {
             block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, 0, n);
             return;
         }
-        Parallel.forRange(t, 1, (s, e) -> {
-            for (int i = s; i < e; i++) {
-                int u0 = (int) ((long) units * i / t), u1 = (int) ((long) units * (i + 1) / t);
-                if (rows) block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, u0 * MR, Math.min(m, u1 * MR), 0, n);
-                else block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, u0 * NR, Math.min(n, u1 * NR));
-            }
-        });
+        java.util.function.IntConsumer task = i -> {
+            int u0 = (int) ((long) units * i / t), u1 = (int) ((long) units * (i + 1) / t);
+            if (rows) block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, u0 * MR, Math.min(m, u1 * MR), 0, n);
+            else block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, u0 * NR, Math.min(n, u1 * NR));
+        };
+        if (ForkJoinTask.inForkJoinPool()) {               // nested: the outer split already uses every thread
+            for (int i = 0; i < t; i++) task.accept(i);
+            return;
+        }
+        // The caller computes band 0 itself while the pool takes the others: one worker wake-up on the
+        // critical path instead of two (the pool's own split forks from a worker it first has to wake).
+        ForkJoinTask<?>[] others = new ForkJoinTask<?>[t - 1];
+        for (int i = 1; i < t; i++) {
+            int band = i;
+            others[i - 1] = Parallel.pool().submit(() -> task.accept(band));
+        }
+        task.accept(0);
+        for (ForkJoinTask<?> f : others) f.join();
     }
 
     /// C[i0:i1, j0:j1] on the calling thread.
