@@ -47,7 +47,7 @@ final class Ops {
     /// A view of `t` broadcast to `shape` (stride 0 on new and size-1 dims), outside the graph.
     static Tensor broadcastView(Tensor t, int[] shape) {
         int[] ts = t.shapeRef();
-        if (Shape.same(ts, shape)) return t;
+        if (Arrays.equals(ts, shape)) return t;
         int lead = shape.length - ts.length;
         int[] st = new int[shape.length];
         int[] tst = t.stridesRef();
@@ -177,7 +177,7 @@ final class Ops {
         sameDevice(name, self, o);
         requireFloat(name, self);
         int[] shape = Shape.broadcast(name, self.shapeRef(), o.shapeRef());
-        if (!Shape.same(shape, self.shapeRef())) {
+        if (!Arrays.equals(shape, self.shapeRef())) {
             throw new IllegalArgumentException(name + ": operand of shape " + Shape.str(o.shapeRef())
                     + " would change the shape " + Shape.str(self.shapeRef()));
         }
@@ -340,12 +340,16 @@ final class Ops {
         for (Tensor t : all) rec |= t != null && t.requiresGrad();
         rec &= GradMode.enabled();
         Tensor y;
+        // Saved for the backward: h = x Aᵀ [..., r] (small next to x), so it need not pass over x again.
+        int[] hShape = x.shape();
+        hShape[hShape.length - 1] = r;
+        Tensor h = rec && (a.requiresGrad() || b.requiresGrad() || g != null && g.requiresGrad()) ? emptyLike(x, dt, hShape) : null;
         try (var ignored = GradMode.noGrad()) {
             y = x.backend().fused().loraForward(x.detach(), w.detach(), bias == null ? null : bias.detach(), a.detach(), b.detach(),
-                    g == null ? null : g.detach(), s);
+                    g == null ? null : g.detach(), s, h);
         }
         Tensor.anomalyCheck(op, y);
-        return rec ? record(y, op, all, Derivatives.lowRankLinear(x, w, bias, a, b, g, s)) : y;
+        return rec ? record(y, op, all, Derivatives.lowRankLinear(x, w, bias, a, b, g, s, h)) : y;
     }
 
     private static Tensor composedLowRank(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
@@ -510,7 +514,7 @@ final class Ops {
             throw new IllegalArgumentException(op + ": cannot reshape " + Shape.str(x.shapeRef()) + " ("
                     + x.numel() + " elements) into " + Arrays.toString(newShape));
         }
-        if (Shape.same(shape, x.shapeRef())) return x;
+        if (Arrays.equals(shape, x.shapeRef())) return x;
         int[] strides = viewStrides(x.shapeRef(), x.stridesRef(), shape);
         Tensor out;
         if (strides != null) {

@@ -252,17 +252,6 @@ class FilesTest {
         return b.array();
     }
 
-    /// Writers that close the stream they are given (JSON mappers do) still get a complete, synced file.
-    @Test
-    void contentMayCloseItsStream() throws IOException {
-        Path f = dir.resolve("closed.bin");
-        AtomicWrite.write(f, out -> {
-            out.write(new byte[] {1, 2, 3});
-            out.close();
-        });
-        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(f));
-    }
-
     @Test
     void writtenFilesGetUsualPermissions() throws IOException {
         Path f = dir.resolve("p.npy");
