@@ -93,35 +93,45 @@ final class Suites {
         return rows;
     }
 
+    /// GB/s of necessary traffic for each op, through the tensor API (new output) and the kernel alone
+    /// (preallocated output), against a parallel array copy measured in the same run on the same
+    /// threads. Full runs add a size whose arrays (128 MiB each) do not fit the last-level cache.
     static List<Row> elementwise(Options o) throws Exception {
-        String size = o.smoke() ? "4096" : o.quick() ? "1048576" : "4194304";
+        String[] sizes = o.smoke() ? new String[] {"4096"} : o.quick() ? new String[] {"1048576"} : new String[] {"1048576", "33554432"};
+        String[] threads = BenchMain.strings(o.threads());
         Map<String, Double> t = BenchMain.jmh(ElementwiseBenchmark.class,
-                Map.of("op", new String[] {"add", "relu", "exp", "sum"}, "size", new String[] {size}, "threads", BenchMain.strings(o.threads())),
-                o, "(rankwise|copy)");
+                Map.of("op", ElementwiseBenchmark.OPS, "size", sizes, "threads", threads), o, "(rankwise|kernel)");
+        Map<String, Double> copy = BenchMain.jmh(ElementwiseBenchmark.class,
+                Map.of("op", new String[] {ElementwiseBenchmark.OPS[0]}, "size", sizes, "threads", threads), o, "copy");
         List<Row> rows = new ArrayList<>();
-        for (var e : t.entrySet()) {
-            if (!e.getKey().startsWith("rankwise|")) continue;
-            Map<String, String> p = parse(e.getKey());
-            String op = p.get("op");
-            double n = Double.parseDouble(size) * 4;
-            double mine = ElementwiseBenchmark.traffic(op) * n / e.getValue();
-            int passes = Math.max(1, ElementwiseBenchmark.traffic(op) / 2);
-            double copy = 2 * n * passes / t.get("copy" + e.getKey().substring("rankwise".length()));
-            rows.add(new Row(op + " F32 " + size, Integer.parseInt(p.get("threads")), mine, copy, "array copy", mine / copy, "GB/s"));
+        for (String method : new String[] {"rankwise", "kernel"}) {
+            for (var e : t.entrySet()) {
+                if (!e.getKey().startsWith(method + "|")) continue;
+                Map<String, String> p = parse(e.getKey());
+                int size = Integer.parseInt(p.get("size")), th = Integer.parseInt(p.get("threads"));
+                double mine = ElementwiseBenchmark.bytes(p.get("op"), size) / e.getValue();
+                String copyKey = BenchMain.key("copy", Map.of("op", ElementwiseBenchmark.OPS[0], "size", p.get("size"), "threads", p.get("threads")));
+                double peer = ElementwiseBenchmark.copyBytes(size) / copy.get(copyKey);
+                String how = method.equals("rankwise") ? "tensor API" : "kernel";
+                rows.add(new Row(p.get("op") + " F32 " + size + " " + how, th, mine, peer, "array copy", mine / peer, "GB/s"));
+            }
         }
         return rows;
     }
 
+    /// Nanoseconds per op of a chain of tiny-tensor ops, recorded (and back-propagated), against
+    /// PyTorch's eager CPU autograd timing the same chain; the ratio is PyTorch's time over ours.
     static List<Row> autograd(Options o) throws Exception {
         Map<String, Double> t = BenchMain.jmh(AutogradBenchmark.class, Map.of("mode", new String[] {"forward", "forward+backward"}),
                 o, "rankwise");
+        boolean torch = !o.smoke() && TorchPeer.ensureInstalled();       // no Python in the smoke run
         List<Row> rows = new ArrayList<>();
         for (var e : t.entrySet()) {
             Map<String, String> p = parse(e.getKey());
             double perOp = e.getValue() / AutogradBenchmark.OPS;
-            Double torch = o.smoke() ? null : BenchMain.torch("autograd-" + p.get("mode"), 1, o.quick());
-            rows.add(new Row("tiny-tensor op, " + p.get("mode"), 1, perOp, torch == null ? Double.NaN : torch,
-                    torch == null ? "PyTorch (not installed)" : "PyTorch eager (CPU)", torch == null ? Double.NaN : torch / perOp, "ns/op"));
+            Double peer = torch ? BenchMain.torch("autograd-" + p.get("mode"), 1, o.quick()) : null;
+            rows.add(new Row("tiny-tensor op, " + p.get("mode"), 1, perOp, peer == null ? Double.NaN : peer,
+                    peer == null ? "PyTorch (not installed)" : "PyTorch eager (CPU)", peer == null ? Double.NaN : peer / perOp, "ns/op"));
         }
         return rows;
     }
