@@ -53,7 +53,8 @@ import java.util.concurrent.TimeUnit;
 ///   same matrix (passed as a raw F32 file), with both errors ‖A − UΣVᵀ‖_F/‖A‖_F in the table.
 ///
 /// Rankwise and OpenBLAS run with the same thread count; EJML is single-threaded and runs once per
-/// case. Large cases use few iterations (each iteration is at least one decomposition).
+/// case. Large cases use few iterations (each iteration is at least one decomposition). A subset runs
+/// with `RANKWISE_JAVA_OPTS="-Drankwise.bench.ops=svd,eigh -Drankwise.bench.shapes=1024x1024"`.
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx6g"})
 public class LinalgBenchmark {
@@ -82,7 +83,7 @@ public class LinalgBenchmark {
         n = Integer.parseInt(p[1]);
         Parallel.setThreads(threads);
         openblas_nolapack.blas_set_num_threads(threads);
-        host = op.equals("svdLowRank") ? lowRankInput(m, n) : input(op, m, n);
+        host = op.startsWith("svdLowRank") ? lowRankInput(m, n) : input(op, m, n);
         a = Tensor.fromArray(host, m, n);
         int k = Math.min(m, n);
         pa = new FloatPointer(host);
@@ -131,6 +132,7 @@ public class LinalgBenchmark {
             case "eigh" -> Linalg.eigh(a);
             case "qr" -> Linalg.qr(a, false);
             case "svdLowRank" -> Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, new Generator(7));
+            case "svdLowRank+10" -> Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, 10, new Generator(7));
             default -> throw new IllegalArgumentException(op);
         };
     }
@@ -188,8 +190,10 @@ public class LinalgBenchmark {
 
     static List<Row> suite(Options o) throws Exception {
         List<Row> rows = new ArrayList<>();
-        String[] shapes = o.quick() ? QUICK : FULL;
+        String[] shapes = System.getProperty("rankwise.bench.shapes", String.join(",", o.quick() ? QUICK : FULL)).split(",");
+        List<String> ops = List.of(System.getProperty("rankwise.bench.ops", "svd,eigh,qr,svdLowRank").split(","));
         for (String op : new String[] {"svd", "eigh", "qr"}) {
+            if (!ops.contains(op)) continue;
             for (String shape : shapes) {
                 String[] mn = shape.split("x");
                 if (op.equals("eigh") && !mn[0].equals(mn[1])) continue;
@@ -215,31 +219,37 @@ public class LinalgBenchmark {
                 }
             }
         }
-        rows.addAll(lowRank(o));
+        if (ops.contains("svdLowRank")) rows.addAll(lowRank(o));
         return rows;
     }
 
-    /// Randomized SVD against torch.svd_lowrank on the same matrix; the error rows compare
-    /// ‖A − UΣVᵀ‖_F/‖A‖_F (lower is better, so the ratio is torch's error over ours).
+    /// Randomized SVD against torch.svd_lowrank on the same matrix, as torch runs it (no oversampling)
+    /// and with 10 extra sketch columns; the error rows compare ‖A − UΣVᵀ‖_F/‖A‖_F (lower is better,
+    /// so the ratio is torch's error over ours).
     static List<Row> lowRank(Options o) throws Exception {
         List<Row> rows = new ArrayList<>();
         int size = o.quick() ? 1024 : 4096;
-        String shape = size + "x" + size, cs = "svdLowRank q=16 niter=2 F32 " + shape;
+        String shape = size + "x" + size, base = "svdLowRank q=16 niter=2 F32 " + shape;
         float[] host = lowRankInput(size, size);
         Path file = Files.createTempFile("rankwise-lowrank", ".f32");
         try {
             writeRaw(file, host);
             Tensor a = Tensor.fromArray(host, size, size);
-            double myErr = relError(a, Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, new Generator(7)));
             Double torchErr = BenchMain.torch("svd_lowrank-error", 1, o.quick(), file.toString());
-            for (int th : o.threads()) {
-                double mine = run("svdLowRank", shape, th, "rankwise", o.quick(), true).get("rankwise") / 1e6;
-                Double torch = BenchMain.torch("svd_lowrank", th, o.quick(), file.toString());
-                rows.add(new Row(cs, th, mine, torch == null ? Double.NaN : torch,
-                        torch == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torch == null ? Double.NaN : torch / mine, "ms"));
+            Map<Integer, Double> torchTime = new LinkedHashMap<>();
+            for (int th : o.threads()) torchTime.put(th, BenchMain.torch("svd_lowrank", th, o.quick(), file.toString()));
+            for (int p : new int[] {0, 10}) {
+                String op = p == 0 ? "svdLowRank" : "svdLowRank+10", cs = base + (p == 0 ? "" : " p=10");
+                for (int th : o.threads()) {
+                    double mine = run(op, shape, th, "rankwise", o.quick(), true).get("rankwise") / 1e6;
+                    Double torch = torchTime.get(th);
+                    rows.add(new Row(cs, th, mine, torch == null ? Double.NaN : torch,
+                            torch == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torch == null ? Double.NaN : torch / mine, "ms"));
+                }
+                double myErr = relError(a, Linalg.svdLowRank(a, LOW_RANK_Q, LOW_RANK_NITER, p, new Generator(7)));
+                rows.add(new Row(cs + " error", 1, myErr, torchErr == null ? Double.NaN : torchErr,
+                        torchErr == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torchErr == null ? Double.NaN : torchErr / myErr, "rel. error"));
             }
-            rows.add(new Row(cs + " error", 1, myErr, torchErr == null ? Double.NaN : torchErr,
-                    torchErr == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torchErr == null ? Double.NaN : torchErr / myErr, "rel. error"));
         } finally {
             Files.deleteIfExists(file);
         }
@@ -268,8 +278,9 @@ public class LinalgBenchmark {
                 .param("op", op).param("shape", shape).param("threads", Integer.toString(threads))
                 .shouldFailOnError(true);
         if (big) {
-            // Each iteration is at least one call: one warm-up call, then three measured ones.
-            b.warmupIterations(1).warmupTime(TimeValue.milliseconds(1)).measurementIterations(3).measurementTime(TimeValue.milliseconds(1));
+            // Each iteration is at least one call: two warm-up calls (the JIT compiles the hot loops
+            // during the first), then three measured ones.
+            b.warmupIterations(2).warmupTime(TimeValue.milliseconds(1)).measurementIterations(3).measurementTime(TimeValue.milliseconds(1));
         } else {
             b.warmupIterations(quick ? 2 : 3).warmupTime(TimeValue.milliseconds(quick ? 300 : 1000))
                     .measurementIterations(quick ? 3 : 5).measurementTime(TimeValue.milliseconds(quick ? 300 : 1000));

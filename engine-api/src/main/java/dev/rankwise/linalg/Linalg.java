@@ -69,24 +69,40 @@ public final class Linalg {
     /// Randomized truncated SVD (Halko, Martinsson & Tropp 2011, Alg. 4.4 with re-orthonormalization
     /// after every product): a Gaussian sketch of `q + oversample` columns, `niter` power iterations,
     /// then the exact SVD of the small projected matrix, truncated to q. With `oversample = 0` this is
-    /// the algorithm of `torch.svd_lowrank(A, q, niter)`. U [m, q], S [q], Vh [q, n].
+    /// the algorithm of `torch.svd_lowrank(A, q, niter)`; a few extra columns (5–10) cost little, since
+    /// every product is bound by reading A, and bring the error closer to the optimal rank-q error.
+    /// U [m, q], S [q], Vh [q, n].
+    ///
+    /// A is read 2·niter + 2 times, always in its own layout (Aᵀ·Q is formed as (Qᵀ·A)ᵀ). Its finiteness
+    /// is checked on the first sketch, A·Ω, rather than by a separate pass: a NaN or an infinity in A
+    /// makes that row of the sketch non-finite, and only then is A scanned to name the element.
     public static Svd svdLowRank(Tensor a, int q, int niter, int oversample, Generator gen) {
-        checked("svdLowRank", a);
+        checkedShape("svdLowRank", a);
         int m = a.size(0), n = a.size(1), k = Math.min(m, n);
         if (q < 1 || q > k) throw new IllegalArgumentException("svdLowRank: q = " + q + " must be in [1, " + k + "] for shape " + Shape.str(a.shape()));
         if (niter < 0 || oversample < 0) throw new IllegalArgumentException("svdLowRank: niter and oversample must be >= 0");
         int l = Math.min(k, q + oversample);
         try (var ignored = GradMode.noGrad()) {
             Tensor omega = Tensor.randn(gen, a.dtype(), n, l).to(a.device());
-            Tensor qm = qr(a.matmul(omega), false).q();
+            Tensor y = a.matmul(omega);
+            double scale = 1;
+            if (!Double.isFinite(y.sum().item())) {
+                requireFinite("svdLowRank", "input", a);
+                // Finite but so large that the sketch overflowed: work on A scaled into [0.5, 1).
+                double amax = a.abs().max().item();
+                scale = Math.scalb(1.0, -Math.getExponent(amax) - 1);
+                a = a.mul(scale);
+                y = a.matmul(omega);
+            }
+            Tensor qm = qr(y, false).q();
             for (int i = 0; i < niter; i++) {
-                Tensor z = qr(a.t().matmul(qm), false).q();
+                Tensor z = qr(qm.t().matmul(a).t(), false).q();
                 qm = qr(a.matmul(z), false).q();
             }
             Svd small = svd(qm.t().matmul(a));
             Tensor u = qm.matmul(small.u());
-            return new Svd(u.narrow(1, 0, q).contiguous(), small.s().narrow(0, 0, q).contiguous(),
-                    small.vh().narrow(0, 0, q).contiguous());
+            Tensor s = small.s().narrow(0, 0, q).contiguous();
+            return new Svd(u.narrow(1, 0, q).contiguous(), scale == 1 ? s : s.div(scale), small.vh().narrow(0, 0, q).contiguous());
         }
     }
 
@@ -285,24 +301,28 @@ public final class Linalg {
     }
 
     private static Tensor checked(String op, Tensor a) {
+        requireFinite(op, "input", checkedShape(op, a));
+        return a;
+    }
+
+    /// Rank, dtype and gradient checks, without the finiteness pass.
+    private static Tensor checkedShape(String op, Tensor a) {
         if (a.rank() != 2) throw new IllegalArgumentException(op + ": expects a 2-D matrix, got shape " + Shape.str(a.shape()));
         if (!a.dtype().isCompute()) throw new IllegalArgumentException(op + ": expects F32 or F64, got " + a.dtype());
         if (a.requiresGrad() && GradMode.enabled()) {
             throw new IllegalStateException(op + ": decompositions are not differentiable; call it under GradMode.noGrad() or on a.detach()");
         }
-        requireFinite(op, "input", a);
         return a;
     }
 
     /// Fails, naming the op, the shape and the first bad element, when `t` holds a NaN or an infinity.
     private static void requireFinite(String op, String what, Tensor t) {
         if (t.numel() == 0) return;
-        double probe;
         try (var ignored = GradMode.noGrad()) {
-            // 0·x is 0 for every finite x and NaN for NaN or ±Inf: one pass on the tensor's own backend.
-            probe = t.mul(0.0).sum().item();
+            // A finite sum proves every element finite (one reduction on the tensor's own backend); a
+            // NaN or an infinity makes it non-finite, and so, rarely, does overflow, hence the scan.
+            if (Double.isFinite(t.sum().item())) return;
         }
-        if (Double.isFinite(probe)) return;
         double[] v = t.toDoubleArray();
         int cols = t.rank() == 2 ? t.size(1) : 1;
         for (int i = 0; i < v.length; i++) {

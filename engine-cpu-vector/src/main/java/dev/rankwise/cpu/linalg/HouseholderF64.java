@@ -7,8 +7,11 @@ package dev.rankwise.cpu.linalg;
 final class HouseholderF64 {
     private HouseholderF64() {}
 
-    /// Panel width of the blocked QR and of the Q formation.
+    /// Panel width of the blocked QR (its panels are reduced column by column).
     static final int NB = 32;
+    /// Reflectors per block when applying or forming Q: wider blocks give the GEMMs a longer inner
+    /// dimension; the T factor's cost, NBQ²·m per block, stays small.
+    static final int NBQ = 64;
 
     /// Turns x = a[o .. o+n) into β·e₁ by H = I − τ·v·vᵀ with v = (1, v₂…): a[o] becomes β and a[o+1..]
     /// becomes v₂…; returns τ (0 when x is already a multiple of e₁).
@@ -115,17 +118,17 @@ final class HouseholderF64 {
         }
     }
 
-    /// C (m×n, ld ldc) ← Q·C for Q = H_0⋯H_{k−1} stored by [#geqrf] at `oa`. With `identityStart` C is
+    /// C (m×n at `oc`, ld ldc) ← Q·C for Q = H_0⋯H_{k−1} stored by [#geqrf] at `oa`. With `identityStart` C is
     /// taken to be [I; 0] on entry (its first columns untouched by later reflectors are skipped), which
     /// forms Q's first n columns explicitly (dorgqr).
-    static void applyQ(int m, int n, int k, double[] a, int oa, int lda, double[] tau, int ot, double[] c, int ldc, boolean identityStart) {
-        double[] v = new double[m * NB], t = new double[NB * NB];
-        for (int j = (k - 1) / NB * NB; j >= 0; j -= NB) {
-            int jb = Math.min(NB, k - j);
+    static void applyQ(int m, int n, int k, double[] a, int oa, int lda, double[] tau, int ot, double[] c, int oc, int ldc, boolean identityStart) {
+        double[] v = new double[m * NBQ], t = new double[NBQ * NBQ];
+        for (int j = (k - 1) / NBQ * NBQ; j >= 0; j -= NBQ) {
+            int jb = Math.min(NBQ, k - j);
             copyV(m - j, jb, a, oa + j * lda + j, lda, v);
             larft(m - j, jb, v, tau, ot + j, t);
             int c0 = identityStart ? j : 0;
-            applyLeft(false, m - j, n - c0, jb, v, t, c, c0 * ldc + j, ldc);
+            applyLeft(false, m - j, n - c0, jb, v, t, c, oc + c0 * ldc + j, ldc);
         }
     }
 
@@ -133,7 +136,7 @@ final class HouseholderF64 {
     static double[] formQ(int m, int cols, int k, double[] a, int oa, int lda, double[] tau, int ot) {
         double[] q = new double[m * cols];
         for (int i = 0; i < Math.min(m, cols); i++) q[i * m + i] = 1;
-        if (k > 0) applyQ(m, cols, k, a, oa, lda, tau, ot, q, m, true);
+        if (k > 0) applyQ(m, cols, k, a, oa, lda, tau, ot, q, 0, m, true);
         return q;
     }
 
@@ -149,10 +152,13 @@ final class HouseholderF64 {
         geqrf(m, n, t, 0, m, tau);
         int qc = complete ? m : k;
         double[] q = formQ(m, qc, k, t, 0, m, tau, 0);
+        // R: the upper triangle of T's first k rows, transposed back to row-major in cache tiles.
         double[] r = new double[qc * n];
+        BlasF64.transpose(n, k, t, 0, m, r, 0, n);
         for (int i = 0; i < k; i++) {
-            boolean flip = t[i * m + i] < 0;
-            for (int c = i; c < n; c++) r[i * n + c] = Math.scalb(flip ? -t[c * m + i] : t[c * m + i], -exp);
+            java.util.Arrays.fill(r, i * n, i * n + i, 0);
+            boolean flip = r[i * n + i] < 0;
+            for (int c = i * n + i; c < (i + 1) * n; c++) r[c] = Math.scalb(flip ? -r[c] : r[c], -exp);
             if (flip) BlasF64.scal(m, -1, q, i * m);
         }
         double[] qOut = new double[m * qc];

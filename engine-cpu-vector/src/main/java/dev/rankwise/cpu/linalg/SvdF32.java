@@ -67,7 +67,7 @@ final class SvdF32 {
             // U = Q_qr·[U_R; 0].
             uFull = new float[bigM * bigN];
             for (int j = 0; j < bigN; j++) System.arraycopy(u, j * bigN, uFull, j * bigM, bigN);
-            HouseholderF32.applyQ(bigM, bigN, bigN, t, 0, bigM, qrTau, 0, uFull, bigM, false);
+            HouseholderF32.applyQ(bigM, bigN, bigN, t, 0, bigM, qrTau, 0, uFull, 0, bigM, false);
         }
         int[] order = Scalars.descendingAbs(d);
         float[] s = new float[bigN];

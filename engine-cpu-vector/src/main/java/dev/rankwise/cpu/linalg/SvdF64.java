@@ -67,7 +67,7 @@ final class SvdF64 {
             // U = Q_qr·[U_R; 0].
             uFull = new double[bigM * bigN];
             for (int j = 0; j < bigN; j++) System.arraycopy(u, j * bigN, uFull, j * bigM, bigN);
-            HouseholderF64.applyQ(bigM, bigN, bigN, t, 0, bigM, qrTau, 0, uFull, bigM, false);
+            HouseholderF64.applyQ(bigM, bigN, bigN, t, 0, bigM, qrTau, 0, uFull, 0, bigM, false);
         }
         int[] order = Scalars.descendingAbs(d);
         double[] s = new double[bigN];

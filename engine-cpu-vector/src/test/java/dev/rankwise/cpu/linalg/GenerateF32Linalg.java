@@ -14,7 +14,7 @@ import java.util.List;
 public final class GenerateF32Linalg {
     static final Path DIR = Path.of("src/main/java/dev/rankwise/cpu/linalg");
     static final List<String> SOURCES = List.of("BlasF64", "HouseholderF64", "BidiagonalF64", "TridiagonalF64",
-            "RotationsF64", "SvdF64", "EighF64", "EliminationF64");
+            "TridiagonalDcF64", "RotationsF64", "SvdF64", "EighF64", "EliminationF64");
     private static final String KEEP = "/*keep*/double";
 
     public static void main(String[] args) throws IOException {

@@ -123,6 +123,37 @@ class HardInputsTest {
         allIdentities(Tensor.eye(130, dt), "identity");
     }
 
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64"})
+    void eigenvalueClustersForDivideAndConquer(DType dt) {
+        // Wilkinson's W+ (n = 201): pairs of eigenvalues agreeing to many digits, the classic test of
+        // deflation and of orthogonal vectors for close eigenvalues; then 20 copies of it glued by 1e-8,
+        // and a dense matrix whose eigenvalues form tight clusters (1 ± 1e-10, 2, 3 ± 1e-12).
+        int m = 100, n = 2 * m + 1;
+        double[] w = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            w[i * n + i] = Math.abs(m - i);
+            if (i + 1 < n) w[i * n + i + 1] = w[(i + 1) * n + i] = 1;
+        }
+        allIdentities(Tensor.fromArray(w, n, n).to(dt), "Wilkinson W+ 201");
+        int copies = 20, g = copies * 21;
+        double[] glued = new double[g * g];
+        for (int c = 0; c < copies; c++) {
+            for (int i = 0; i < 21; i++) {
+                int r = c * 21 + i;
+                glued[r * g + r] = Math.abs(10 - i);
+                if (i < 20) glued[r * g + r + 1] = glued[(r + 1) * g + r] = 1;
+                else if (r + 1 < g) glued[r * g + r + 1] = glued[(r + 1) * g + r] = 1e-8;
+            }
+        }
+        allIdentities(Tensor.fromArray(glued, g, g).to(dt), "glued Wilkinson 420");
+        double[] lam = new double[150];
+        for (int i = 0; i < lam.length; i++) lam[i] = i < 50 ? 1 + 1e-10 * i : i < 100 ? 2 : 3 + 1e-12 * i;
+        Tensor q = Tensor.fromArray(orthonormal(new java.util.Random(12), 150, 150).data, 150, 150);
+        Tensor clustered = q.mul(Tensor.fromArray(lam, 150)).matmul(q.t());
+        allIdentities(clustered.add(clustered.t()).div(2).to(dt), "clustered eigenvalues");
+    }
+
     @Test
     void nanOrInfInputsNameTheOpAndShape() {
         Tensor bad = Tensor.fromArray(new double[] {1, 2, Double.NaN, 4, 5, 6}, 2, 3);

@@ -67,6 +67,11 @@ class RandomizedSvdTest {
         // q = min(m, n) is an exact SVD.
         Linalg.Svd full = Linalg.svdLowRank(a.narrow(1, 0, 10).contiguous(), 10, 1, new Generator(3));
         assertBelow(rel(full.reconstruct(), a.narrow(1, 0, 10)), 1e-12, "full-rank svdLowRank reconstructs");
+        // Values near F32's limit: the sketch would overflow, so A is scaled first; S comes back unscaled.
+        Tensor huge = withSingularValues(23, 60, 40, new double[] {3, 2, 1}, DType.F64).mul(1e37).to(DType.F32);
+        Linalg.Svd h = Linalg.svdLowRank(huge, 3, 2, new Generator(4));
+        assertFinite("svdLowRank at 1e37", h.u(), h.s(), h.vh());
+        assertArrayEquals(new double[] {3e37, 2e37, 1e37}, h.s().toDoubleArray(), 1e32);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Linalg.svdLowRank(a, 101, 1, new Generator(1)));
         assertTrue(e.getMessage().contains("[150, 100]"), e.getMessage());
     }

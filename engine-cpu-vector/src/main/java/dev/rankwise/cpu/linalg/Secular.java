@@ -1,0 +1,102 @@
+package dev.rankwise.cpu.linalg;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/// Roots of the secular equation `f(x) = 1/ρ + Σ w_i/(p_i − x) = 0` (poles p ascending, weights
+/// w_i > 0, ρ > 0), whose j-th root lies in (p_j, p_{j+1}), the last in (p_{k−1}, p_{k−1} + ρ·Σw).
+/// Each root is returned as an origin pole o and an offset τ, x = p_o + τ, with o the nearer end of
+/// the root's interval, so that the differences p_i − x = (p_i − p_o) − τ that the eigenvectors need
+/// keep full relative accuracy. Iteration: the two-pole rational model of Li's "middle way" (as in
+/// LAPACK's dlaed4), safeguarded by bisection of a bracket that every evaluation shrinks.
+final class Secular {
+    private Secular() {}
+
+    private static final double EPS = 0x1p-53;
+    private static final int MAX_ITER = 200;
+
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+
+    /// {Σ q_i, Σ q_i/δ_i, Σ |q_i|} over i in [from, to), with δ_i = (p_i − po) − t and q_i = w_i/δ_i.
+    private static double[] sums(double[] p, double[] w, int from, int to, double po, double t) {
+        int l = S.length(), i = from;
+        DoubleVector vs = DoubleVector.zero(S), vd = DoubleVector.zero(S), va = DoubleVector.zero(S);
+        DoubleVector vpo = DoubleVector.broadcast(S, po), vt = DoubleVector.broadcast(S, t);
+        for (; i + l <= to; i += l) {
+            DoubleVector delta = DoubleVector.fromArray(S, p, i).sub(vpo).sub(vt);
+            DoubleVector q = DoubleVector.fromArray(S, w, i).div(delta);
+            vs = vs.add(q);
+            vd = vd.add(q.div(delta));
+            va = va.add(q.abs());
+        }
+        double sum = vs.reduceLanes(VectorOperators.ADD), der = vd.reduceLanes(VectorOperators.ADD), abs = va.reduceLanes(VectorOperators.ADD);
+        for (; i < to; i++) {
+            double delta = (p[i] - po) - t, q = w[i] / delta;
+            sum += q;
+            der += q / delta;
+            abs += Math.abs(q);
+        }
+        return new double[] {sum, der, abs};
+    }
+
+    static void root(double[] p, double[] w, int k, double rho, int j, int[] origin, double[] tau) {
+        boolean last = j == k - 1;
+        int o;
+        double lo, hi;
+        if (last) {
+            double sum = 0;
+            for (int i = 0; i < k; i++) sum += w[i];
+            o = j;
+            lo = 0;
+            hi = rho * sum;
+        } else {
+            double gap = p[j + 1] - p[j], mid = p[j] + gap / 2;
+            double f = 1 / rho + sums(p, w, 0, k, mid, 0)[0];
+            if (f >= 0) { // root left of the middle: measure from p_j
+                o = j;
+                lo = 0;
+                hi = gap / 2;
+            } else {
+                o = j + 1;
+                lo = -gap / 2;
+                hi = 0;
+            }
+        }
+        double po = p[o];
+        double t = (lo + hi) / 2;
+        for (int it = 0; it < MAX_ITER; it++) {
+            // f and its split derivative at x = p_o + t; left poles i ≤ j, right poles i > j.
+            double[] left = sums(p, w, 0, j + 1, po, t), right = sums(p, w, j + 1, k, po, t);
+            double psi = left[0], dpsi = left[1], phi = right[0], dphi = right[1];
+            double abs = 1 / rho + left[2] + right[2];
+            double f = 1 / rho + psi + phi;
+            if (Math.abs(f) <= 8 * k * EPS * abs) break;
+            if (f > 0) hi = t;
+            else lo = t;
+            double a = (p[j] - po) - t, step;
+            if (last) {
+                // One pole at p_j, the rest of f frozen: c + a²·ψ'/(a − η) = 0.
+                double c = f - a * dpsi;
+                step = c == 0 ? Double.NaN : a + a * a * dpsi / c;
+            } else {
+                double b = (p[j + 1] - po) - t;
+                double c = f - a * dpsi - b * dphi;
+                double aa = (a + b) * f - a * b * (dpsi + dphi), bb = a * b * f;
+                double disc = Math.sqrt(Math.abs(aa * aa - 4 * bb * c));
+                if (c == 0) step = aa == 0 ? Double.NaN : bb / aa;
+                else if (aa <= 0) step = (aa - disc) / (2 * c);
+                else step = 2 * bb / (aa + disc);
+            }
+            double next = t + step;
+            if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+            if (next == t || hi - lo <= 2 * EPS * Math.max(Math.abs(lo), Math.abs(hi))) {
+                t = next;
+                break;
+            }
+            t = next;
+        }
+        origin[j] = o;
+        tau[j] = t;
+    }
+}
