@@ -340,12 +340,16 @@ final class Ops {
         for (Tensor t : all) rec |= t != null && t.requiresGrad();
         rec &= GradMode.enabled();
         Tensor y;
+        // Saved for the backward: h = x Aᵀ [..., r] (small next to x), so it need not pass over x again.
+        int[] hShape = x.shape();
+        hShape[hShape.length - 1] = r;
+        Tensor h = rec && (a.requiresGrad() || b.requiresGrad() || g != null && g.requiresGrad()) ? emptyLike(x, dt, hShape) : null;
         try (var ignored = GradMode.noGrad()) {
             y = x.backend().fused().loraForward(x.detach(), w.detach(), bias == null ? null : bias.detach(), a.detach(), b.detach(),
-                    g == null ? null : g.detach(), s);
+                    g == null ? null : g.detach(), s, h);
         }
         Tensor.anomalyCheck(op, y);
-        return rec ? record(y, op, all, Derivatives.lowRankLinear(x, w, bias, a, b, g, s)) : y;
+        return rec ? record(y, op, all, Derivatives.lowRankLinear(x, w, bias, a, b, g, s, h)) : y;
     }
 
     private static Tensor composedLowRank(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {

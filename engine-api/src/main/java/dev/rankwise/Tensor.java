@@ -451,48 +451,80 @@ public final class Tensor {
 
     // ---------------------------------------------------------------- elementwise
 
+    /// `this + o`, broadcasting both (NumPy rules); the result has the promoted dtype.
     public Tensor add(Tensor o) { return Ops.binary(BinaryOp.ADD, this, o); }
+    /// `this − o`, broadcasting.
     public Tensor sub(Tensor o) { return Ops.binary(BinaryOp.SUB, this, o); }
+    /// `this ⊙ o` (elementwise), broadcasting.
     public Tensor mul(Tensor o) { return Ops.binary(BinaryOp.MUL, this, o); }
+    /// `this / o`, broadcasting.
     public Tensor div(Tensor o) { return Ops.binary(BinaryOp.DIV, this, o); }
+    /// `this ^ o` elementwise, broadcasting (the gradient of o needs this > 0).
     public Tensor pow(Tensor o) { return Ops.binary(BinaryOp.POW, this, o); }
+    /// The larger of the two elementwise, broadcasting; NaN if either is NaN; ties share the gradient.
     public Tensor maximum(Tensor o) { return Ops.binary(BinaryOp.MAX, this, o); }
+    /// The smaller of the two elementwise, broadcasting; NaN if either is NaN; ties share the gradient.
     public Tensor minimum(Tensor o) { return Ops.binary(BinaryOp.MIN, this, o); }
 
+    /// `this + v`.
     public Tensor add(double v) { return add(Ops.constant(v, this)); }
+    /// `this − v`.
     public Tensor sub(double v) { return sub(Ops.constant(v, this)); }
+    /// `this · v`.
     public Tensor mul(double v) { return mul(Ops.constant(v, this)); }
+    /// `this / v`.
     public Tensor div(double v) { return div(Ops.constant(v, this)); }
+    /// `this ^ v` elementwise.
     public Tensor pow(double v) { return pow(Ops.constant(v, this)); }
     /// `v − this`.
     public Tensor rsub(double v) { return Ops.constant(v, this).sub(this); }
 
     /// 1 where `this > o`, else 0, in this tensor's dtype; carries no gradient.
     public Tensor gt(Tensor o) { return Ops.binary(BinaryOp.GT, this, o); }
+    /// 1 where `this ≥ o`, else 0; no gradient.
     public Tensor ge(Tensor o) { return Ops.binary(BinaryOp.GE, this, o); }
+    /// 1 where `this < o`, else 0; no gradient.
     public Tensor lt(Tensor o) { return Ops.binary(BinaryOp.LT, this, o); }
+    /// 1 where `this ≤ o`, else 0; no gradient.
     public Tensor le(Tensor o) { return Ops.binary(BinaryOp.LE, this, o); }
+    /// 1 where `this == o`, else 0; no gradient.
     public Tensor eq(Tensor o) { return Ops.binary(BinaryOp.EQ, this, o); }
+    /// 1 where `this > v`, else 0; no gradient.
     public Tensor gt(double v) { return gt(Ops.constant(v, this)); }
+    /// 1 where `this < v`, else 0; no gradient.
     public Tensor lt(double v) { return lt(Ops.constant(v, this)); }
+    /// 1 where `this == v`, else 0; no gradient.
     public Tensor eq(double v) { return eq(Ops.constant(v, this)); }
 
+    /// `−this`.
     public Tensor neg() { return Ops.unary(UnaryOp.NEG, this); }
+    /// `eˣ` elementwise.
     public Tensor exp() { return Ops.unary(UnaryOp.EXP, this); }
+    /// Natural logarithm elementwise (NaN below 0, −∞ at 0).
     public Tensor log() { return Ops.unary(UnaryOp.LOG, this); }
+    /// `√x` elementwise.
     public Tensor sqrt() { return Ops.unary(UnaryOp.SQRT, this); }
+    /// `1/√x` elementwise.
     public Tensor rsqrt() { return Ops.unary(UnaryOp.RSQRT, this); }
+    /// `|x|`; its gradient at 0 is 0.
     public Tensor abs() { return Ops.unary(UnaryOp.ABS, this); }
+    /// −1, 0 or 1 (x itself for ±0 and NaN); its gradient is 0.
     public Tensor sign() { return Ops.unary(UnaryOp.SIGN, this); }
+    /// `max(x, 0)`; its gradient at 0 is 0, as PyTorch.
     public Tensor relu() { return Ops.unary(UnaryOp.RELU, this); }
+    /// `1 / (1 + e⁻ˣ)`.
     public Tensor sigmoid() { return Ops.unary(UnaryOp.SIGMOID, this); }
+    /// Hyperbolic tangent elementwise.
     public Tensor tanh() { return Ops.unary(UnaryOp.TANH, this); }
     /// GELU with the tanh approximation (GPT-2, BERT's default in many codebases).
     public Tensor gelu() { return Ops.unary(UnaryOp.GELU_TANH, this); }
     /// GELU with the exact erf form.
     public Tensor geluExact() { return Ops.unary(UnaryOp.GELU_ERF, this); }
+    /// SiLU (swish): `x · sigmoid(x)`.
     public Tensor silu() { return Ops.unary(UnaryOp.SILU, this); }
+    /// The error function elementwise.
     public Tensor erf() { return Ops.unary(UnaryOp.ERF, this); }
+    /// `x²`.
     public Tensor square() { return mul(this); }
 
     /// Elementwise clamp into `[min, max]`; the gradient passes where `min ≤ x ≤ max`.

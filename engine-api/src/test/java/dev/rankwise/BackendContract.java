@@ -359,6 +359,26 @@ public abstract class BackendContract {
         assertTrue(Double.isNaN(x.sub(3.0).log().toDoubleArray()[0]), "outside anomaly mode NaN just flows");
     }
 
+    /// max/min along a dim give the first extreme's index (I32) with its value; the gradient goes to
+    /// that one element, also when others tie.
+    @Test
+    void maxAndMinWithIndices() {
+        Tensor x = on(Tensor.fromArray(new double[] {1, 5, 3, 7, 2, 7}, 2, 3)).requiresGrad(true);
+        Tensor.ValuesIndices mx = x.max(1, false), mn = x.min(0, true);
+        assertArrayEquals(new double[] {5, 7}, mx.values().toDoubleArray());
+        assertArrayEquals(new int[] {1, 0}, mx.indices().toIntArray(), "the first of the tied 7s");
+        assertEquals(DType.I32, mx.indices().dtype());
+        assertArrayEquals(new int[] {1, 3}, mn.values().shape());
+        assertArrayEquals(new double[] {1, 2, 3}, mn.values().toDoubleArray());
+        assertArrayEquals(new int[] {0, 1, 0}, mn.indices().toIntArray());
+        assertArrayEquals(mx.indices().toIntArray(), x.argmax(1, false).toIntArray());
+        assertArrayEquals(mn.indices().toIntArray(), x.argmin(0, true).toIntArray());
+        assertArrayEquals(mx.values().toDoubleArray(), x.gather(1, mx.indices().unsqueeze(1)).reshape(-1).toDoubleArray());
+        mx.values().sum().backward();
+        assertArrayEquals(new double[] {0, 1, 0, 1, 0, 0}, x.grad().toDoubleArray());
+        assertThrows(IllegalArgumentException.class, () -> on(Tensor.zeros(DType.F64, 2, 0)).max(1, false));
+    }
+
     @Test
     void badInputsNameTheOpAndShapes() {
         Tensor a = rnd(40, 2, 3), b = rnd(41, 4, 3);

@@ -11,8 +11,10 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 
-/// Per-op overhead on tiny tensors: a chain of 10 elementwise ops on 4-element tensors, recorded for
-/// autograd ("forward") or recorded and back-propagated ("forward+backward"). The score is per op.
+/// Per-op overhead on tiny tensors: `h = a; 5 × (h = h·b + a)` on 4-element F32 tensors that require
+/// grad, recorded for autograd ("forward"), or recorded and back-propagated through a final sum
+/// ("forward+backward", gradients cleared first). The score divided by [#OPS] is the cost per op; the
+/// PyTorch peer (`torch_peer.py`) times the same chain the same way.
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class AutogradBenchmark {

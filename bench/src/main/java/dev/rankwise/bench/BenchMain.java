@@ -22,9 +22,13 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
-/// `rankwise bench NAME [--quick] [--threads N] [--json FILE]`: runs one JMH benchmark with its peers
-/// in the same run and prints one row per case and peer: Rankwise's figure, the peer's, and the ratio
-/// (always "higher is better for Rankwise": a throughput ratio, or peer time / Rankwise time).
+/// `rankwise bench NAME [--quick | --smoke] [--threads N] [--json FILE]`: runs one JMH benchmark with
+/// its peers in the same run and prints one row per case and peer: Rankwise's figure, the peer's, and
+/// the ratio (always "higher is better for Rankwise": a throughput ratio, or peer time / Rankwise time).
+///
+/// `--quick` runs fewer, smaller cases with short iterations; `--smoke` runs each benchmark method once,
+/// in this JVM, on a tiny case, so CI can check that every benchmark still runs (its figures mean
+/// nothing and nothing is judged on them).
 public final class BenchMain {
     /// One line of the table and of the JSON output.
     public record Row(String caseName, int threads, double rankwise, double peer, String peerName, double ratio, String unit) {
@@ -41,7 +45,7 @@ public final class BenchMain {
         }
     }
 
-    record Options(boolean quick, int[] threads, Path json, boolean openblasOnly) {}
+    record Options(boolean quick, boolean smoke, int[] threads, Path json, boolean openblasOnly) {}
 
     /// The benchmarks by name.
     static final Map<String, Suite> SUITES = new LinkedHashMap<>();
@@ -70,7 +74,7 @@ public final class BenchMain {
     /// Runs the command line; returns the exit code (2 for usage errors).
     public static int run(String[] args) {
         if (args.length == 0 || args[0].startsWith("-")) {
-            System.err.println("usage: rankwise bench NAME [--quick] [--threads N] [--json FILE]; NAME one of " + SUITES.keySet());
+            System.err.println("usage: rankwise bench NAME [--quick | --smoke] [--threads N] [--json FILE]; NAME one of " + SUITES.keySet());
             return 2;
         }
         Suite suite = SUITES.get(args[0]);
@@ -78,15 +82,29 @@ public final class BenchMain {
             System.err.println("rankwise bench: unknown benchmark '" + args[0] + "'; available: " + String.join(", ", SUITES.keySet()));
             return 2;
         }
-        boolean quick = false, openblasOnly = false;
+        boolean quick = false, smoke = false, openblasOnly = false;
         int[] threads = {1, 2};
         Path json = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
+                case "--smoke" -> smoke = quick = true;
                 case "--openblas-only" -> openblasOnly = true;
-                case "--threads" -> threads = new int[] {Integer.parseInt(args[++i])};
-                case "--json" -> json = Path.of(args[++i]);
+                case "--threads" -> {
+                    int t = i + 1 < args.length && args[i + 1].matches("[1-9][0-9]*") ? Integer.parseInt(args[++i]) : 0;
+                    if (t == 0) {
+                        System.err.println("rankwise bench: --threads needs a positive number");
+                        return 2;
+                    }
+                    threads = new int[] {t};
+                }
+                case "--json" -> {
+                    if (i + 1 >= args.length) {
+                        System.err.println("rankwise bench: --json needs a file name");
+                        return 2;
+                    }
+                    json = Path.of(args[++i]);
+                }
                 default -> {
                     System.err.println("rankwise bench: unknown option " + args[i]);
                     return 2;
@@ -94,7 +112,8 @@ public final class BenchMain {
             }
         }
         try {
-            List<Row> rows = suite.run(new Options(quick, threads, json, openblasOnly));
+            if (smoke) threads = new int[] {1};
+            List<Row> rows = suite.run(new Options(quick, smoke, threads, json, openblasOnly));
             if (!openblasOnly) System.out.print(table(rows));
             if (json != null) writeJson(json, rows);
             return 0;
@@ -131,14 +150,18 @@ public final class BenchMain {
 
     /// Runs the benchmark methods of `type` with the given parameter values; returns average ns/op by
     /// "method|param=value|…" (params in name order).
-    static Map<String, Double> jmh(Class<?> type, Map<String, String[]> params, boolean quick, String methodRegex) throws Exception {
+    static Map<String, Double> jmh(Class<?> type, Map<String, String[]> params, Options o, String methodRegex) throws Exception {
         ChainedOptionsBuilder b = new OptionsBuilder()
                 .include(type.getName() + "\\." + methodRegex + "$")
                 .mode(Mode.AverageTime).timeUnit(TimeUnit.NANOSECONDS)
-                .forks(1)
-                .warmupIterations(quick ? 1 : 3).warmupTime(TimeValue.milliseconds(quick ? 300 : 1000))
-                .measurementIterations(quick ? 2 : 5).measurementTime(TimeValue.milliseconds(quick ? 300 : 1000))
                 .shouldFailOnError(true);
+        if (o.smoke()) {                                    // once, in this JVM: does it still run?
+            b.forks(0).warmupIterations(0).measurementIterations(1).measurementTime(TimeValue.milliseconds(20));
+        } else {
+            b.forks(1)
+                    .warmupIterations(o.quick() ? 1 : 3).warmupTime(TimeValue.milliseconds(o.quick() ? 300 : 1000))
+                    .measurementIterations(o.quick() ? 2 : 5).measurementTime(TimeValue.milliseconds(o.quick() ? 300 : 1000));
+        }
         params.forEach(b::param);
         Collection<RunResult> results = new Runner(b.build()).run();
         Map<String, Double> out = new LinkedHashMap<>();

@@ -11,14 +11,21 @@ import java.util.Map;
 final class Suites {
     private Suites() {}
 
+    /// Square products and the shapes of a LoRA layer (N = 4096, d = 1024): x·Wᵀ, x·Aᵀ (n = r) and
+    /// h·Bᵀ (k = r), r = 4…64, as "m x k x n".
+    static final String[] GEMM_FULL = {"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x4096x4096",
+            "4096x1024x1024", "4096x1024x4", "4096x1024x16", "4096x1024x64", "4096x4x1024", "4096x16x1024", "4096x64x1024"};
+    static final String[] GEMM_QUICK = {"256x256x256", "512x512x512", "4096x1024x16", "4096x16x1024"};
+    static final String[] GEMM_SMOKE = {"33x20x47"};
+    /// EJML (single-threaded, about 3 GFLOP/s here) only up to this many flops, or a run takes hours.
+    static final double EJML_MAX_FLOPS = 4e9;
+
     static List<Row> gemm(Options o) throws Exception {
-        String[] shapes = o.quick() ? new String[] {"256x256x256", "512x512x512", "1024x256x16"}
-                : new String[] {"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x1024x1024",
-                "4096x1024x4", "4096x1024x16", "4096x1024x64", "4096x16x1024", "4096x64x1024"};
-        String[] threads = BenchMain.strings(o.threads());
-        Map<String, String[]> params = Map.of("shape", shapes, "dtype", new String[] {"F32", "F64"}, "threads", threads);
+        String[] shapes = o.smoke() ? GEMM_SMOKE : o.quick() ? GEMM_QUICK : GEMM_FULL;
+        String[] threads = BenchMain.strings(o.threads()), dtypes = {"F32", "F64"};
+        Map<String, String[]> params = Map.of("shape", shapes, "dtype", dtypes, "threads", threads);
         if (o.openblasOnly()) {
-            Map<String, Double> t = BenchMain.jmh(GemmBenchmark.class, params, o.quick(), "openblas");
+            Map<String, Double> t = BenchMain.jmh(GemmBenchmark.class, params, o, "openblas");
             List<Row> rows = new ArrayList<>();
             t.forEach((k, ns) -> {
                 Map<String, String> p = parse(k);
@@ -27,85 +34,104 @@ final class Suites {
             });
             return rows;
         }
-        Map<String, Double> t = BenchMain.jmh(GemmBenchmark.class, params, o.quick(), "(rankwise|openblas|ejml)");
+        Map<String, Double> t = new java.util.HashMap<>(BenchMain.jmh(GemmBenchmark.class, params, o, "(rankwise|openblas)"));
+        String[] small = java.util.Arrays.stream(shapes).filter(sh -> GemmBenchmark.flops(sh) <= EJML_MAX_FLOPS).toArray(String[]::new);
+        if (small.length > 0) {
+            t.putAll(BenchMain.jmh(GemmBenchmark.class, Map.of("shape", small, "dtype", dtypes, "threads", new String[] {"1"}), o, "ejml"));
+        }
         // OpenBLAS picks AVX2 kernels on this CPU unless told otherwise; its AVX-512 kernels run in a
         // child JVM started with OPENBLAS_CORETYPE=SkylakeX (read once, when the library loads).
-        List<String> childArgs = new ArrayList<>(List.of("gemm", "--openblas-only"));
-        if (o.quick()) childArgs.add("--quick");
-        if (o.threads().length == 1) childArgs.addAll(List.of("--threads", Integer.toString(o.threads()[0])));
         Map<String, Double> avx512 = new java.util.HashMap<>();
-        try {
-            for (Row r : BenchMain.child(Map.of("OPENBLAS_CORETYPE", "SkylakeX"), childArgs.toArray(new String[0]))) {
-                avx512.put(r.caseName() + "|" + r.threads(), r.peer());
+        if (!o.smoke()) {
+            List<String> childArgs = new ArrayList<>(List.of("gemm", "--openblas-only"));
+            if (o.quick()) childArgs.add("--quick");
+            if (o.threads().length == 1) childArgs.addAll(List.of("--threads", Integer.toString(o.threads()[0])));
+            try {
+                for (Row r : BenchMain.child(Map.of("OPENBLAS_CORETYPE", "SkylakeX"), childArgs.toArray(new String[0]))) {
+                    avx512.put(r.caseName() + "|" + r.threads(), r.peer());
+                }
+            } catch (Exception e) {
+                System.err.println("rankwise bench: the OpenBLAS AVX-512 run failed (" + e.getMessage() + "); reporting default detection only");
             }
-        } catch (Exception e) {
-            System.err.println("rankwise bench: the OpenBLAS AVX-512 run failed (" + e.getMessage() + "); reporting default detection only");
         }
         List<Row> rows = new ArrayList<>();
-        for (var e : t.entrySet()) {
+        for (var e : new java.util.TreeMap<>(t).entrySet()) {
             if (!e.getKey().startsWith("rankwise|")) continue;
             Map<String, String> p = parse(e.getKey());
             String shape = p.get("shape"), cs = p.get("dtype") + " " + shape;
             int th = Integer.parseInt(p.get("threads"));
             double flops = GemmBenchmark.flops(shape), mine = flops / e.getValue();
             String suffix = e.getKey().substring("rankwise".length());
-            double ob = flops / t.get("openblas" + suffix), ej = flops / t.get("ejml" + suffix);
-            rows.add(new Row(cs, th, mine, ob, "OpenBLAS (default detection)", mine / ob, "GFLOP/s"));
             Double sk = avx512.get(cs + "|" + th);
             if (sk != null) rows.add(new Row(cs, th, mine, sk, "OpenBLAS (SkylakeX kernels)", mine / sk, "GFLOP/s"));
-            rows.add(new Row(cs, th, mine, ej, "EJML", mine / ej, "GFLOP/s"));
+            double ob = flops / t.get("openblas" + suffix);
+            rows.add(new Row(cs, th, mine, ob, "OpenBLAS (default detection)", mine / ob, "GFLOP/s"));
+            Double ej = t.get(BenchMain.key("ejml", Map.of("dtype", p.get("dtype"), "shape", shape, "threads", "1")));
+            if (ej != null) rows.add(new Row(cs, th, mine, flops / ej, "EJML (1 thread)", mine / (flops / ej), "GFLOP/s"));
         }
         return rows;
     }
 
     static List<Row> lowrank(Options o) throws Exception {
-        String shape = o.quick() ? "512x256x16" : "4096x1024x16";
+        String shape = o.smoke() ? "64x32x4" : o.quick() ? "512x256x16" : "4096x1024x16";
         Map<String, Double> t = BenchMain.jmh(LowRankBenchmark.class,
                 Map.of("shape", new String[] {shape}, "method", new String[] {"lora", "sora"}, "threads", BenchMain.strings(o.threads())),
-                o.quick(), "(rankwise|dense)");
+                o, "(rankwise|dense)");
         List<Row> rows = new ArrayList<>();
-        for (var e : t.entrySet()) {
+        for (var e : new java.util.TreeMap<>(t).entrySet()) {
             if (!e.getKey().startsWith("rankwise|")) continue;
             Map<String, String> p = parse(e.getKey());
             int th = Integer.parseInt(p.get("threads"));
             String cs = p.get("method") + " step " + shape;
             double step = e.getValue() / 1e6, dense = t.get("dense" + e.getKey().substring("rankwise".length())) / 1e6;
             rows.add(new Row(cs, th, step, dense, "dense forward GEMM (Rankwise)", dense / step, "ms"));
+            if (o.smoke()) continue;                        // no Python in the smoke run
             Double torch = BenchMain.torch("lowrank-" + p.get("method"), th, o.quick());
-            if (torch != null) rows.add(new Row(cs, th, step, torch, "PyTorch eager (CPU)", torch / step, "ms"));
+            rows.add(new Row(cs, th, step, torch == null ? Double.NaN : torch,
+                    torch == null ? "PyTorch (not installed)" : "PyTorch eager (CPU)", torch == null ? Double.NaN : torch / step, "ms"));
         }
         return rows;
     }
 
+    /// GB/s of necessary traffic for each op, through the tensor API (new output) and the kernel alone
+    /// (preallocated output), against a parallel array copy measured in the same run on the same
+    /// threads. Full runs add a size whose arrays (128 MiB each) do not fit the last-level cache.
     static List<Row> elementwise(Options o) throws Exception {
-        String size = o.quick() ? "1048576" : "4194304";
+        String[] sizes = o.smoke() ? new String[] {"4096"} : o.quick() ? new String[] {"1048576"} : new String[] {"1048576", "33554432"};
+        String[] threads = BenchMain.strings(o.threads());
         Map<String, Double> t = BenchMain.jmh(ElementwiseBenchmark.class,
-                Map.of("op", new String[] {"add", "relu", "exp", "sum"}, "size", new String[] {size}, "threads", BenchMain.strings(o.threads())),
-                o.quick(), "(rankwise|copy)");
+                Map.of("op", ElementwiseBenchmark.OPS, "size", sizes, "threads", threads), o, "(rankwise|kernel)");
+        Map<String, Double> copy = BenchMain.jmh(ElementwiseBenchmark.class,
+                Map.of("op", new String[] {ElementwiseBenchmark.OPS[0]}, "size", sizes, "threads", threads), o, "copy");
         List<Row> rows = new ArrayList<>();
-        for (var e : t.entrySet()) {
-            if (!e.getKey().startsWith("rankwise|")) continue;
-            Map<String, String> p = parse(e.getKey());
-            String op = p.get("op");
-            double n = Double.parseDouble(size) * 4;
-            double mine = ElementwiseBenchmark.traffic(op) * n / e.getValue();
-            int passes = Math.max(1, ElementwiseBenchmark.traffic(op) / 2);
-            double copy = 2 * n * passes / t.get("copy" + e.getKey().substring("rankwise".length()));
-            rows.add(new Row(op + " F32 " + size, Integer.parseInt(p.get("threads")), mine, copy, "array copy", mine / copy, "GB/s"));
+        for (String method : new String[] {"rankwise", "kernel"}) {
+            for (var e : t.entrySet()) {
+                if (!e.getKey().startsWith(method + "|")) continue;
+                Map<String, String> p = parse(e.getKey());
+                int size = Integer.parseInt(p.get("size")), th = Integer.parseInt(p.get("threads"));
+                double mine = ElementwiseBenchmark.bytes(p.get("op"), size) / e.getValue();
+                String copyKey = BenchMain.key("copy", Map.of("op", ElementwiseBenchmark.OPS[0], "size", p.get("size"), "threads", p.get("threads")));
+                double peer = ElementwiseBenchmark.copyBytes(size) / copy.get(copyKey);
+                String how = method.equals("rankwise") ? "tensor API" : "kernel";
+                rows.add(new Row(p.get("op") + " F32 " + size + " " + how, th, mine, peer, "array copy", mine / peer, "GB/s"));
+            }
         }
         return rows;
     }
 
+    /// Nanoseconds per op of a chain of tiny-tensor ops, recorded (and back-propagated), against
+    /// PyTorch's eager CPU autograd timing the same chain; the ratio is PyTorch's time over ours.
     static List<Row> autograd(Options o) throws Exception {
         Map<String, Double> t = BenchMain.jmh(AutogradBenchmark.class, Map.of("mode", new String[] {"forward", "forward+backward"}),
-                o.quick(), "rankwise");
+                o, "rankwise");
+        boolean torch = !o.smoke() && TorchPeer.ensureInstalled();       // no Python in the smoke run
         List<Row> rows = new ArrayList<>();
         for (var e : t.entrySet()) {
             Map<String, String> p = parse(e.getKey());
             double perOp = e.getValue() / AutogradBenchmark.OPS;
-            Double torch = BenchMain.torch("autograd-" + p.get("mode"), 1, o.quick());
-            rows.add(new Row("tiny-tensor op, " + p.get("mode"), 1, perOp, torch == null ? Double.NaN : torch,
-                    torch == null ? "PyTorch (not installed)" : "PyTorch eager (CPU)", torch == null ? Double.NaN : torch / perOp, "ns/op"));
+            Double peer = torch ? BenchMain.torch("autograd-" + p.get("mode"), 1, o.quick()) : null;
+            rows.add(new Row("tiny-tensor op, " + p.get("mode"), 1, perOp, peer == null ? Double.NaN : peer,
+                    peer == null ? "PyTorch (not installed)" : "PyTorch eager (CPU)", peer == null ? Double.NaN : peer / perOp, "ns/op"));
         }
         return rows;
     }

@@ -21,7 +21,7 @@ final class ReproCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NAME", description = "A reproduction (see `repro list`), or `list`.")
     String name;
 
-    @Option(names = "--quick", description = "A short configuration (about a minute).")
+    @Option(names = "--quick", description = "A short configuration (under a minute).")
     boolean quick;
 
     @Option(names = "--seed", paramLabel = "N", split = ",", description = "Seeds, comma-separated, each a full repetition; default 0,1,2 (quick: 0).")

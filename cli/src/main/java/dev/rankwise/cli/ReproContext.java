@@ -8,7 +8,7 @@ import java.util.List;
 
 /// What a reproduction gets from the command line.
 ///
-/// @param quick      a short configuration (about a minute) for smoke runs and CI
+/// @param quick      a short configuration (under a minute) for smoke runs and CI
 /// @param seeds      the seeds to run, each a full repetition of every method
 /// @param device     where tensors live
 /// @param out        the output directory (default `out/NAME`)

@@ -138,13 +138,14 @@ public final class Derivatives {
 
     /// The low-rank linear: the backend's fused backward gives dx, dA, dB, dg in one sweep over x and
     /// dy (formulas in `FusedKernels.loraBackward`); where W or the bias trains, dW = dyᵀ x and
-    /// dbias = Σ_rows dy are added. Inputs: x, W, bias, A, B, g (bias and g may be null).
-    public static Node.Backward lowRankLinear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+    /// dbias = Σ_rows dy are added. Inputs: x, W, bias, A, B, g (bias and g may be null); `h` = x Aᵀ as
+    /// the forward saved it, or null.
+    public static Node.Backward lowRankLinear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s, Tensor h) {
         boolean needX = x.requiresGrad(), needA = a.requiresGrad(), needB = b.requiresGrad(), needG = g != null && g.requiresGrad();
         boolean needW = w.requiresGrad(), needBias = bias != null && bias.requiresGrad();
         Tensor xs = x.detach(), ws = w.detach(), as = a.detach(), bs = b.detach(), gs = g == null ? null : g.detach();
         return dy -> {
-            var d = x.backend().fused().loraBackward(dy, xs, ws, as, bs, gs, s, needX, needA, needB, needG);
+            var d = x.backend().fused().loraBackward(dy, xs, ws, as, bs, gs, s, h, needX, needA, needB, needG);
             Tensor dy2 = needW || needBias ? dy.reshape(-1, dy.size(-1)) : null;
             Tensor dw = needW ? dy2.t().matmul(xs.reshape(-1, xs.size(-1))) : null;
             Tensor dbias = needBias ? dy2.sum(new int[] {0}, false) : null;

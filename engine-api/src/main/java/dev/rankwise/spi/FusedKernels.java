@@ -28,9 +28,16 @@ public interface FusedKernels {
     /// x [..., d_in], W [d_out, d_in], bias [d_out] or null, A [r, d_in], B [d_out, r], g [r] or null
     /// (plain LoRA), s the scale. Returns y [..., d_out]; no argument is modified.
     default Tensor loraForward(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+        return loraForward(x, w, bias, a, b, g, s, null);
+    }
+
+    /// [#loraForward] that also writes h = x Aᵀ into `hOut` ([..., r], modified) when it is not null,
+    /// so the backward can reuse it instead of making another pass over x.
+    default Tensor loraForward(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s, Tensor hOut) {
         Tensor y = x.matmul(w.t());
         if (bias != null) y = y.add(bias);
         Tensor h = x.matmul(a.t());
+        if (hOut != null) hOut.copyFrom(h);
         if (g != null) h = h.mul(g);
         return y.add(h.matmul(b.t()).mul(s));
     }
@@ -47,13 +54,13 @@ public interface FusedKernels {
     /// - dA = (du ⊙ g)ᵀ x
     /// - dx = dy W + (du ⊙ g) A
     ///
-    /// The default composes these from primitives; a backend's override should read x and dy as few
-    /// times as it can (h is recomputed, not saved: it costs a pass over x the backward makes anyway).
-    default LoraGrads loraBackward(Tensor dy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor g, double s,
+    /// `h` is x Aᵀ [..., r] as the forward saved it, or null to recompute it. The default composes these
+    /// from primitives; a backend's override should read x and dy as few times as it can.
+    default LoraGrads loraBackward(Tensor dy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor g, double s, Tensor h,
                                    boolean needX, boolean needA, boolean needB, boolean needG) {
         int dIn = x.size(-1), dOut = dy.size(-1);
         Tensor x2 = x.reshape(-1, dIn), dy2 = dy.reshape(-1, dOut);
-        Tensor h = x2.matmul(a.t());                                  // [N, r]
+        h = h == null ? x2.matmul(a.t()) : h.reshape(-1, a.size(0));  // [N, r]
         Tensor du = dy2.matmul(b).mul(s);                             // [N, r]
         Tensor dh = g == null ? du : du.mul(g);                       // [N, r]
         Tensor db = needB ? dy2.t().matmul(g == null ? h : h.mul(g)).mul(s) : null;

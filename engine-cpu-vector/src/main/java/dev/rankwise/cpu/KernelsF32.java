@@ -409,10 +409,12 @@ final class KernelsF32 {
     }
 
     /// One row reduced in blocks of [#BLOCK]; the block results are combined in order.
+    /// Block sums are added in F64 (also for F32 data): a long F32 sum is rounded to F32 once at the end
+    /// rather than once per block.
     private static float reduceRow(ReduceOp op, float[] x, int off, int stride, int len, boolean parallel) {
         if (len <= BLOCK) return reduceBlock(op, x, off, stride, len);
         int blocks = (len + BLOCK - 1) / BLOCK;
-        float[] partial = new float[blocks];
+        /*keep*/double[] partial = new /*keep*/double[blocks];
         Parallel.RangeBody body = (s, e) -> {
             for (int j = s; j < e; j++) {
                 partial[j] = reduceBlock(op, x, off + j * BLOCK * stride, stride, Math.min(BLOCK, len - j * BLOCK));
@@ -420,8 +422,13 @@ final class KernelsF32 {
         };
         if (parallel) Parallel.forRange(blocks, Strided.GRAIN / BLOCK, body);
         else body.run(0, blocks);
-        float acc = partial[0];
-        for (int j = 1; j < blocks; j++) acc = combine(op, acc, partial[j]);
+        if (op == ReduceOp.SUM) {
+            /*keep*/double sum = 0;
+            for (int j = 0; j < blocks; j++) sum += partial[j];
+            return (float) sum;
+        }
+        float acc = (float) partial[0];
+        for (int j = 1; j < blocks; j++) acc = combine(op, acc, (float) partial[j]);
         return acc;
     }
 

@@ -422,10 +422,12 @@ final class KernelsF64 {
     }
 
     /// One row reduced in blocks of [#BLOCK]; the block results are combined in order.
+    /// Block sums are added in F64 (also for F32 data): a long F32 sum is rounded to F32 once at the end
+    /// rather than once per block.
     private static double reduceRow(ReduceOp op, double[] x, int off, int stride, int len, boolean parallel) {
         if (len <= BLOCK) return reduceBlock(op, x, off, stride, len);
         int blocks = (len + BLOCK - 1) / BLOCK;
-        double[] partial = new double[blocks];
+        /*keep*/double[] partial = new /*keep*/double[blocks];
         Parallel.RangeBody body = (s, e) -> {
             for (int j = s; j < e; j++) {
                 partial[j] = reduceBlock(op, x, off + j * BLOCK * stride, stride, Math.min(BLOCK, len - j * BLOCK));
@@ -433,8 +435,13 @@ final class KernelsF64 {
         };
         if (parallel) Parallel.forRange(blocks, Strided.GRAIN / BLOCK, body);
         else body.run(0, blocks);
-        double acc = partial[0];
-        for (int j = 1; j < blocks; j++) acc = combine(op, acc, partial[j]);
+        if (op == ReduceOp.SUM) {
+            /*keep*/double sum = 0;
+            for (int j = 0; j < blocks; j++) sum += partial[j];
+            return (double) sum;
+        }
+        double acc = (double) partial[0];
+        for (int j = 1; j < blocks; j++) acc = combine(op, acc, (double) partial[j]);
         return acc;
     }
 

@@ -117,6 +117,17 @@ class KernelInvariantsTest {
         }
     }
 
+    /// Block sums of F32 data are added in F64. Here each block of 4096 holds one 1 + 2⁻²⁰ and zeros,
+    /// so every block sum is exact, and so is their total 2048 + 2⁻⁹ in F32; a running F32 sum of the
+    /// block sums would drop the 2⁻²⁰ parts once it passes 16.
+    @Test
+    void longF32SumsAddTheirBlocksInF64() {
+        int blocks = 2048;
+        float[] v = new float[blocks * KernelsF32.BLOCK];
+        for (int j = 0; j < blocks; j++) v[j * KernelsF32.BLOCK] = (float) (1 + 0x1p-20);
+        assertEquals(blocks + blocks * 0x1p-20, Tensor.fromArray(v, v.length).sum().item());
+    }
+
     /// A full sum split over threads once raced on its single output; exact sums of ones catch a lost update.
     @Test
     void parallelFullSumsAreExact() {

@@ -36,23 +36,28 @@ final class CudaFused implements FusedKernels {
         return y;
     }
 
+    /// The fused forward where [CudaLowRank#supports] holds; it computes h = x·Aᵀ anyway, so `hOut`
+    /// (when given) receives it for the backward.
     @Override
-    public Tensor loraForward(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s) {
+    public Tensor loraForward(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, Tensor g, double s, Tensor hOut) {
         CudaLowRank.Forward f = CudaLowRank.forward(x, w, bias, a, b, g, s);
-        return f != null ? f.y() : FusedKernels.super.loraForward(x, w, bias, a, b, g, s);
+        if (f == null) return FusedKernels.super.loraForward(x, w, bias, a, b, g, s, hOut);
+        if (hOut != null) be.copy(f.h().reshape(hOut.shape()), hOut);
+        return f.y();
     }
 
-    /// The fused backward ([CudaLowRank#backward], h = x·Aᵀ recomputed on cuBLAS) where
-    /// [CudaLowRank#supportsBackward] holds (F32, x contiguous, r ≤ 64, N > 0), the composed default
-    /// otherwise; only what a need flag asks for is computed.
+    /// The fused backward ([CudaLowRank#backward], with the forward's h, or h = x·Aᵀ recomputed on
+    /// cuBLAS when none was saved) where [CudaLowRank#supportsBackward] holds (F32, x contiguous,
+    /// r ≤ 64, N > 0), the composed default otherwise; only what a need flag asks for is computed.
     @Override
-    public LoraGrads loraBackward(Tensor dy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor g, double s,
+    public LoraGrads loraBackward(Tensor dy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor g, double s, Tensor h,
                                   boolean needX, boolean needA, boolean needB, boolean needG) {
         if (!(needX || needA || needB || needG && g != null)) return new LoraGrads(null, null, null, null);
         if (!CudaLowRank.supportsBackward(dy, x, w, a, b, g)) {
-            return FusedKernels.super.loraBackward(dy, x, w, a, b, g, s, needX, needA, needB, needG);
+            return FusedKernels.super.loraBackward(dy, x, w, a, b, g, s, h, needX, needA, needB, needG);
         }
-        CudaLowRank.Grads d = CudaLowRank.backward(x, dy, w, a, b, g, s, null, needX, needA, needB, needG);
+        Tensor h2 = h == null || !h.isContiguous() ? null : h.reshape(-1, a.size(0));
+        CudaLowRank.Grads d = CudaLowRank.backward(x, dy, w, a, b, g, s, h2, needX, needA, needB, needG);
         return new LoraGrads(d.dx(), d.dA(), d.dB(), d.dg());
     }
 }

@@ -58,7 +58,7 @@ class LoraBackwardTest {
             {false, true, false, false}, {false, false, true, true}};
 
     private static LoraGrads run(FusedKernels k, Device d, Tensor dy, Tensor x, Tensor w, Tensor a, Tensor b, Tensor g, double s, boolean[] f) {
-        return k.loraBackward(on(dy, d), on(x, d), on(w, d), on(a, d), on(b, d), on(g, d), s, f[0], f[1], f[2], f[3]);
+        return k.loraBackward(on(dy, d), on(x, d), on(w, d), on(a, d), on(b, d), on(g, d), s, null, f[0], f[1], f[2], f[3]);
     }
 
     /// Each gradient asked for is on the GPU and close to the reference's; each not asked for is null.
@@ -130,7 +130,7 @@ class LoraBackwardTest {
             close(p[0], p[1], 1e-12, "F64");
         }
         // Nothing asked for: nothing computed.
-        LoraGrads none = cuda.loraBackward(dy.to(GPU), x.to(GPU), w.to(GPU), a.to(GPU), b.to(GPU), null, s, false, false, false, true);
+        LoraGrads none = cuda.loraBackward(dy.to(GPU), x.to(GPU), w.to(GPU), a.to(GPU), b.to(GPU), null, s, null, false, false, false, true);
         assertNull(none.dx());
         assertNull(none.da());
         assertNull(none.db());
@@ -149,7 +149,10 @@ class LoraBackwardTest {
             Functional.lowRankLinear(x, w, bias, a, b, g, s).backward(dy);
             // The same call made directly: autograd must have made exactly it (cuBLAS and our kernels are
             // deterministic on one device and stream), so the gradients agree bit for bit.
-            LoraGrads want = cuda.loraBackward(dy, x.detach(), w, a.detach(), b.detach(), g == null ? null : g.detach(), s, true, true, true, true);
+            // The forward saved h = x·Aᵀ for the backward; the direct call gets it the same way.
+            Tensor h = Tensor.zeros(DType.F32, n, r).to(GPU);
+            cuda.loraForward(x.detach(), w, bias, a.detach(), b.detach(), g == null ? null : g.detach(), s, h);
+            LoraGrads want = cuda.loraBackward(dy, x.detach(), w, a.detach(), b.detach(), g == null ? null : g.detach(), s, h, true, true, true, true);
             String tag = gated ? "sora" : "lora";
             assertArrayEquals(want.dx().toFloatArray(), x.grad().toFloatArray(), tag + " dx");
             assertArrayEquals(want.da().toFloatArray(), a.grad().toFloatArray(), tag + " dA");

@@ -152,13 +152,12 @@ final class Methods {
 
         List<Stage> stages = new ArrayList<>();
         List<Double> all = new ArrayList<>(losses);
-        for (Optimizer o : optimizers) for (ParamGroup g : o.groups()) g.setLr(g.lr() * r.stageLr());
         for (double lambda : r.stageLambdas()) {
             gates.setLambda(lambda);
             int offset = all.size();
             List<Optimizer> stage = new ArrayList<>(optimizers);
             stage.set(stage.indexOf(gates), new ClosedStayClosed(gates));
-            all.addAll(Trainer.train(model, task.train().x(), task.train().y(), task.loss(), stage, Trainer.Schedule.cosine(r.stageSteps()),
+            all.addAll(Trainer.train(model, task.train().x(), task.train().y(), task.loss(), stage, Trainer.Schedule.cosine(r.stageSteps()).scaled(r.stageLr()),
                     r.batch(), gen, (step, loss) -> {
                         if ((offset + step) % every == 0) gateHistory.add(new GatePoint(offset + step + 1, Sora.effectiveRanks(model, ADAPTER)));
                         progress.step(offset + step + 1, loss);

@@ -41,7 +41,7 @@ final class PlantedExperiment {
     ///   (the L1 term's bias), and began to close at 64λ; at the full peak rate the first stage already
     ///   closed a needed rank on 3 of 10 seeds.
     static Recipe recipe(int steps, int stages, int stageSteps) {
-        return Recipe.standard(METHODS, 1e-2, steps, 0.15, 64, stages, stageSteps);
+        return Recipe.standard(Recipe.sameLr(METHODS, 1e-2), steps, 0.15, 64, stages, stageSteps);
     }
 
     /// What the experiment found: every method's results by seed, and on how many seeds SoRA's effective

@@ -35,13 +35,18 @@ record Recipe(int rMax, int rSmall, double alpha, int steps, int batch, double w
 
     /// The settings both experiments share: r_max 8, small r 2, α 16 (s = 2, the authors' code), batch 128,
     /// weight decay 0.1 and η_gate = 2e-2 (the authors' GLUE scripts use 0.1 and a separate gate rate),
-    /// every method at peak learning rate `lr`, and the scheduler's `stages` raising λ geometrically from
-    /// 2λ to `top`·λ at 0.3× the peak learning rates.
-    static Recipe standard(List<Method> methods, double lr, int steps, double lambda, double top, int stages, int stageSteps) {
+    /// each method's peak learning rate from `lr`, and the scheduler's `stages` raising λ geometrically
+    /// from 2λ to `top`·λ at 0.3× the peak learning rates.
+    static Recipe standard(Map<Method, Double> lr, int steps, double lambda, double top, int stages, int stageSteps) {
+        double[] schedule = stages == 0 ? new double[0] : Sora.thresholds(Sora.Spacing.EXP_LINEAR, 2 * lambda, top * lambda, stages);
+        return new Recipe(8, 2, 16, steps, 128, 0.1, lr, 2e-2, lambda, schedule, stageSteps, 0.3);
+    }
+
+    /// The same learning rate for every method in `methods`.
+    static Map<Method, Double> sameLr(List<Method> methods, double lr) {
         Map<Method, Double> rates = new EnumMap<>(Method.class);
         for (Method m : methods) rates.put(m, lr);
-        double[] schedule = stages == 0 ? new double[0] : Sora.thresholds(Sora.Spacing.EXP_LINEAR, 2 * lambda, top * lambda, stages);
-        return new Recipe(8, 2, 16, steps, 128, 0.1, rates, 2e-2, lambda, schedule, stageSteps, 0.3);
+        return rates;
     }
 
     double lr(Method m) {

@@ -6,6 +6,7 @@ import dev.rankwise.autograd.GradMode;
 import dev.rankwise.nn.Module;
 import dev.rankwise.optim.LrSchedule;
 import dev.rankwise.optim.Optimizer;
+import dev.rankwise.optim.ParamGroup;
 import dev.rankwise.random.Generator;
 
 import java.util.ArrayList;
@@ -25,20 +26,26 @@ final class Trainer {
         void after(int step, double loss);
     }
 
-    /// The learning-rate schedule of one training run, as a multiplier of each group's base rate:
-    /// linear warmup over `warmup` steps, then cosine decay to 0 at the last step. Decaying to 0 lets
-    /// every method settle instead of ending on the noise floor of a constant step size; SoRA's gate
-    /// threshold ξ = η·λ follows the gate's scheduled η.
-    record Schedule(int steps, int warmup) {
+    /// The learning-rate schedule of one training run, as a multiplier of each group's initial rate:
+    /// linear warmup over `warmup` steps to `peak`, then cosine decay to 0 at the last step. Decaying to
+    /// 0 lets every method settle instead of ending on the noise floor of a constant step size; SoRA's
+    /// gate threshold ξ = η·λ follows the gate's scheduled η.
+    record Schedule(int steps, int warmup, double peak) {
         Schedule {
-            if (steps < 1 || warmup < 0 || warmup > steps) {
-                throw new IllegalArgumentException("schedule: need steps >= 1 and 0 <= warmup <= steps, got " + steps + ", " + warmup);
+            if (steps < 1 || warmup < 0 || warmup > steps || !(peak > 0)) {
+                throw new IllegalArgumentException("schedule: need steps >= 1, 0 <= warmup <= steps and peak > 0, got "
+                        + steps + ", " + warmup + ", " + peak);
             }
         }
 
-        /// `steps` steps with 5% warmup.
+        /// `steps` steps with 5% warmup to the initial rates.
         static Schedule cosine(int steps) {
-            return new Schedule(steps, steps / 20);
+            return new Schedule(steps, steps / 20, 1);
+        }
+
+        /// The same, peaking at `peak` × the initial rates.
+        Schedule scaled(double peak) {
+            return new Schedule(steps, warmup, peak);
         }
     }
 
@@ -49,8 +56,7 @@ final class Trainer {
                               int batchSize, Generator gen, StepListener afterStep) {
         int n = x.size(0);
         int b = Math.min(batchSize, n);
-        List<LrSchedule> lrs = new ArrayList<>();
-        for (Optimizer o : optimizers) lrs.add(new LrSchedule(o, schedule.warmup(), schedule.steps(), LrSchedule.Decay.COSINE, 0));
+        LrSchedule lrs = new LrSchedule(schedule.warmup(), schedule.steps(), LrSchedule.Decay.COSINE, 0);
         List<Double> losses = new ArrayList<>(schedule.steps());
         int[] order = permutation(n, gen);
         int cursor = 0;
@@ -64,9 +70,10 @@ final class Trainer {
                 Tensor idx = Tensor.fromArray(java.util.Arrays.copyOfRange(order, cursor, cursor + b), b).to(x.device());
                 cursor += b;
                 Tensor xb = x.indexSelect(0, idx), yb = y.indexSelect(0, idx);
-                for (int i = 0; i < optimizers.size(); i++) {
-                    optimizers.get(i).zeroGrad();
-                    lrs.get(i).apply(optimizers.get(i), step);
+                for (Optimizer o : optimizers) {
+                    o.zeroGrad();
+                    lrs.apply(o, step);
+                    for (ParamGroup g : o.groups()) g.setLr(g.lr() * schedule.peak());
                 }
                 Tensor l = loss.apply(model.forward(xb), yb);
                 l.backward();
@@ -80,8 +87,6 @@ final class Trainer {
             }
         } finally {
             model.train(false);
-            // Leave every group at its base rate, so a later run (a scheduler stage) starts from it again.
-            for (int i = 0; i < optimizers.size(); i++) lrs.get(i).apply(optimizers.get(i), schedule.warmup());
         }
         return losses;
     }

@@ -4,6 +4,8 @@ import dev.rankwise.cpu.Parallel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.concurrent.ForkJoinTask;
+
 /// F32 GEMM `C = alpha·op(A)·op(B) + beta·C` on row-major arrays, the BLIS way (Van Zee & van de Geijn,
 /// "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):
 ///
@@ -33,8 +35,6 @@ final class GemmF32 {
     /// on a 1024–4096 sweep: KC 128–2048 and MC 48–384 differ by a few percent, MC ≤ 96 is best at large
     /// M, and a larger KC (fewer passes over C) does not pay because its B panel leaves L1.
     static final int KC = 256, MC = 96, NC = 4096;
-    /// Up to this many rows, row-major B is read in place instead of packed (see [#block]).
-    static final int DIRECT_B_ROWS = 2 * MR;
     /// Below this many flops one thread does the whole product (a fork costs a few microseconds).
     static final long PARALLEL_FLOPS = 1L << 21;
 
@@ -73,13 +73,24 @@ final class GemmF32 {
             block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, 0, n);
             return;
         }
-        Parallel.forRange(t, 1, (s, e) -> {
-            for (int i = s; i < e; i++) {
-                int u0 = (int) ((long) units * i / t), u1 = (int) ((long) units * (i + 1) / t);
-                if (rows) block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, u0 * MR, Math.min(m, u1 * MR), 0, n);
-                else block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, u0 * NR, Math.min(n, u1 * NR));
-            }
-        });
+        java.util.function.IntConsumer task = i -> {
+            int u0 = (int) ((long) units * i / t), u1 = (int) ((long) units * (i + 1) / t);
+            if (rows) block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, u0 * MR, Math.min(m, u1 * MR), 0, n);
+            else block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, u0 * NR, Math.min(n, u1 * NR));
+        };
+        if (ForkJoinTask.inForkJoinPool()) {               // nested: the outer split already uses every thread
+            for (int i = 0; i < t; i++) task.accept(i);
+            return;
+        }
+        // The caller computes band 0 itself while the pool takes the others: one worker wake-up on the
+        // critical path instead of two (the pool's own split forks from a worker it first has to wake).
+        ForkJoinTask<?>[] others = new ForkJoinTask<?>[t - 1];
+        for (int i = 1; i < t; i++) {
+            int band = i;
+            others[i - 1] = Parallel.pool().submit(() -> task.accept(band));
+        }
+        task.accept(0);
+        for (ForkJoinTask<?> f : others) f.join();
     }
 
     /// C[i0:i1, j0:j1] on the calling thread.
@@ -90,27 +101,20 @@ final class GemmF32 {
         int kcMax = ceilDiv(k, ceilDiv(k, KC));            // equal K blocks: no thin last block
         int mcMax = ceilDiv(i1 - i0, ceilDiv(i1 - i0, MC));
         mcMax = ceilDiv(mcMax, MR) * MR;
-        boolean direct = !tb && i1 - i0 <= DIRECT_B_ROWS;
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             float[] pb = buf.b(kcMax * ceilDiv(nc, NR) * NR);
             for (int pc = 0; pc < k; pc += kcMax) {
                 int kc = Math.min(kcMax, k - pc);
-                // Few rows use each B panel only a few times: then the micro-kernel reads row-major B
-                // where it lies, and only a ragged last panel is packed.
-                int full = direct ? nc / NR * NR : 0;
-                packB(tb, b, offB, ldb, pc, kc, jc + full, nc - full, pb);
+                packB(tb, b, offB, ldb, pc, kc, jc, nc, pb);
                 float betaNow = pc == 0 ? beta : 1;
                 for (int ic = i0; ic < i1; ic += mcMax) {
                     int mc = Math.min(mcMax, i1 - ic);
                     packA(ta, a, offA, lda, ic, mc, pc, kc, buf.a);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int cols = Math.min(NR, nc - jr);
-                        boolean inPlace = jr < full;
-                        float[] bp = inPlace ? b : pb;
-                        int ib = inPlace ? offB + pc * ldb + jc + jr : (jr - full) * kc, bs = inPlace ? ldb : NR;
                         for (int ir = 0; ir < mc; ir += MR) {
-                            kernel(kc, buf.a, ir * kc, bp, ib, bs, c, offC + (ic + ir) * ldc + jc + jr, ldc,
+                            kernel(kc, buf.a, ir * kc, pb, jr * kc, c, offC + (ic + ir) * ldc + jc + jr, ldc,
                                     Math.min(MR, mc - ir), cols, alpha, betaNow, buf.tile);
                         }
                     }
@@ -161,10 +165,11 @@ final class GemmF32 {
         }
     }
 
-    /// One MR×NR tile: `C = alpha·(Ã·B̃) + beta·C` for the packed micro-panel of A at `ia` and the B
-    /// panel at `ib` (row p at `ib + p·bs`), of which the first rows × cols entries are written. Everything stays in this one method: C2 would box
+    /// One MR×NR tile: `C = alpha·(Ã·B̃) + beta·C` for the packed micro-panels at `ia` and `ib`, of which
+    /// the first rows × cols entries are written. The panel strides are constants on purpose: with a
+    /// variable B stride C2 keeps range checks in the loop and spills (measured −15%). Everything stays in this one method: C2 would box
     /// vectors passed to a call it does not inline, and a method this size stops inlining early.
-    static void kernel(int kc, float[] pa, int ia, float[] pb, int ib, int bs, float[] c, int ic, int ldc,
+    static void kernel(int kc, float[] pa, int ia, float[] pb, int ib, float[] c, int ic, int ldc,
                        int rows, int cols, float alpha, float beta, float[] tile) {
         // Touch the tile's rows of C now, so that their cache misses overlap the loop below instead of
         // stalling the write-back (Java has no prefetch instruction; C rows are ldc apart, which the
@@ -176,7 +181,7 @@ final class GemmF32 {
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
         for (int p = 0; p < kc; p++) {
-            int ap = ia + p * MR, bp = ib + p * bs;
+            int ap = ia + p * MR, bp = ib + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bp), b1 = FloatVector.fromArray(S, pb, bp + L);
             FloatVector x = FloatVector.broadcast(S, pa[ap]);
             c00 = x.fma(b0, c00);

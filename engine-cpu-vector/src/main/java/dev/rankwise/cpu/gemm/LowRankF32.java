@@ -14,14 +14,13 @@ public final class LowRankF32 {
 
     private LowRankF32() {}
 
-    /// `y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ`; y [N, d_out] is overwritten, nothing else is modified.
-    ///
-    /// Saved for the backward: nothing. h = x Aᵀ [N, r] costs one narrow pass over x here and is
-    /// recomputed by the backward's own pass over x, so the forward keeps no N×r state alive.
+    /// `y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ`; y [N, d_out] is overwritten, and so is hOut [N, r] when not
+    /// null: it receives h = x Aᵀ, which the backward then need not recompute. Nothing else is modified.
     public static void forward(int n, int dIn, int dOut, int r, float[] x, float[] w, float[] bias,
-                               float[] a, float[] b, float[] g, float s, float[] y) {
+                               float[] a, float[] b, float[] g, float s, float[] y, float[] hOut) {
         float[] u = new float[n * r];
         Gemm.sgemm(false, true, n, r, dIn, 1, x, 0, dIn, a, 0, dIn, 0, u, 0, r);           // h = x Aᵀ
+        if (hOut != null) System.arraycopy(u, 0, hOut, 0, n * r);
         for (int i = 0; i < n; i++) {                                                     // u = s·h ⊙ g
             for (int j = 0; j < r; j++) u[i * r + j] *= g == null ? s : s * g[j];
         }
@@ -31,16 +30,17 @@ public final class LowRankF32 {
     }
 
     /// The gradients with W frozen, each written where its array is non-null: dx [N, d_in], dA [r, d_in],
-    /// dB [d_out, r], dg [r] (overwritten). With h = x Aᵀ, u = h ⊙ g, du = s·dy B:
+    /// dB [d_out, r], dg [r] (overwritten). `h` [N, r] is x Aᵀ saved by the forward, or null to compute
+    /// it block by block. With h = x Aᵀ, u = h ⊙ g, du = s·dy B:
     /// dB = s·dyᵀ u, dg = Σ_rows du ⊙ h, dA = (du ⊙ g)ᵀ x, dx = dy W + (du ⊙ g) A.
     ///
     /// One sweep over row blocks of x and dy, in parallel over contiguous row ranges (each with its own
-    /// partial sums): per block, h and du come from the narrow GEMM path and dAᵀ-, dBᵀ-updates from the
-    /// short path that reads x and dy in place, all while the block sits in L2. So x and dy are each
+    /// partial sums): per block, du (and h when not saved) come from the narrow GEMM path, then the dBᵀ
+    /// and dA updates (r rows each), all while the block sits in L2. So x and dy are each
     /// read from memory once (dy twice more when dx is asked for: dx is a full-size GEMM). dA, dB and dg
     /// add per-task partial sums, so their rounding (not their value) depends on the thread count.
     public static void backward(int n, int dIn, int dOut, int r, float[] dy, float[] x, float[] w, float[] a,
-                                float[] b, float[] g, float s, float[] dx, float[] da, float[] db, float[] dg) {
+                                float[] b, float[] g, float s, float[] h, float[] dx, float[] da, float[] db, float[] dg) {
         if (n == 0 || r == 0) {                                                           // empty sums
             for (float[] o : new float[][] {dx, da, db, dg}) if (o != null) java.util.Arrays.fill(o, 0);
             return;
@@ -55,19 +55,22 @@ public final class LowRankF32 {
         Parallel.forRange(tasks, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 float[] daT = da == null ? null : new float[r * dIn], dbT = db == null ? null : new float[r * dOut];
-                float[] dgT = new float[r], h = new float[rows * r], du = new float[rows * r], u = new float[rows * r];
+                float[] dgT = new float[r], hLocal = h == null ? new float[rows * r] : null;
+                float[] du = new float[rows * r], u = new float[rows * r];
                 float[] dhB = new float[rows * r];
                 int first = (int) ((long) blocks * t / tasks), last = (int) ((long) blocks * (t + 1) / tasks);
                 for (int blk = first; blk < last; blk++) {
                     int i0 = blk * rows, m = Math.min(rows, n - i0);
-                    Gemm.sgemm(false, true, m, r, dIn, 1, x, i0 * dIn, dIn, a, 0, dIn, 0, h, 0, r);       // h = x Aᵀ
+                    float[] hb = h == null ? hLocal : h;
+                    int ho = h == null ? 0 : i0 * r;
+                    if (h == null) Gemm.sgemm(false, true, m, r, dIn, 1, x, i0 * dIn, dIn, a, 0, dIn, 0, hLocal, 0, r);  // h = x Aᵀ
                     Gemm.sgemm(false, true, m, r, dOut, s, dy, i0 * dOut, dOut, bt, 0, dOut, 0, du, 0, r); // du = s·dy B
                     for (int i = 0; i < m; i++) {
                         for (int j = 0; j < r; j++) {
                             int q = i * r + j;
                             float gj = g == null ? 1 : g[j];
-                            u[q] = h[q] * gj;
-                            dgT[j] += du[q] * h[q];
+                            u[q] = hb[ho + q] * gj;
+                            dgT[j] += du[q] * hb[ho + q];
                             dhB[q] = du[q] * gj;
                         }
                     }

@@ -65,26 +65,32 @@ class LowRankTest {
         int n = (int) (x.numel() / dIn);
         double eps = dt == DType.F32 ? 0x1p-24 : 0x1p-53;
         try (var ignored = GradMode.noGrad()) {
-            Tensor y = cpu.loraForward(x, w, bi, a, b, g, s);
+            int[] hShape = xShape.clone();
+            hShape[hShape.length - 1] = r;
+            Tensor h = Tensor.zeros(dt, hShape);
+            Tensor y = cpu.loraForward(x, w, bi, a, b, g, s, h);
             Tensor[] in64 = f64(x, w, bi, a, b, g, dy);
             Tensor yRef = ref.loraForward(in64[0], in64[1], in64[2], in64[3], in64[4], in64[5], s);
             Tensor[] abs = abs(in64);
             Tensor yBound = ref.loraForward(abs[0], abs[1], abs[2], abs[3], abs[4], abs[5], s);
             close("y", y, yRef, yBound, 4 * (dIn + r + 2) * eps);
+            close("saved h", h, in64[0].matmul(in64[3].t()), abs[0].matmul(abs[3].t()), 4 * (dIn + 2) * eps);
 
-            LoraGrads got = cpu.loraBackward(dy, x, w, a, b, g, s, true, true, true, true);
-            LoraGrads want = ref.loraBackward(in64[6], in64[0], in64[1], in64[3], in64[4], in64[5], s, true, true, true, true);
-            LoraGrads bound = ref.loraBackward(abs[6], abs[0], abs[1], abs[3], abs[4], abs[5], s, true, true, true, true);
+            // With the saved h, and (below) recomputing it.
+            LoraGrads got = cpu.loraBackward(dy, x, w, a, b, g, s, h, true, true, true, true);
+            LoraGrads want = ref.loraBackward(in64[6], in64[0], in64[1], in64[3], in64[4], in64[5], s, null, true, true, true, true);
+            LoraGrads bound = ref.loraBackward(abs[6], abs[0], abs[1], abs[3], abs[4], abs[5], s, null, true, true, true, true);
             double k = 4 * (Math.max(n, Math.max(dIn, dOut)) + r + 2) * eps;
             close("dx", got.dx(), want.dx(), bound.dx(), k);
             close("dA", got.da(), want.da(), bound.da(), k);
             close("dB", got.db(), want.db(), bound.db(), k);
             if (gate) close("dg", got.dg(), want.dg(), bound.dg(), k);
             else assertNull(got.dg());
-            LoraGrads some = cpu.loraBackward(dy, x, w, a, b, g, s, false, true, false, false);
+            LoraGrads some = cpu.loraBackward(dy, x, w, a, b, g, s, null, false, true, true, gate);
             assertNull(some.dx());
-            assertNull(some.db());
-            close("dA alone", some.da(), want.da(), bound.da(), k);
+            close("dA, h recomputed", some.da(), want.da(), bound.da(), k);
+            close("dB, h recomputed", some.db(), want.db(), bound.db(), k);
+            if (gate) close("dg, h recomputed", some.dg(), want.dg(), bound.dg(), k);
         }
     }
 
