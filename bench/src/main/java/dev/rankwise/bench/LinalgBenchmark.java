@@ -185,12 +185,13 @@ public class LinalgBenchmark {
 
     // ---------------------------------------------------------------- the suite
 
+    static final String[] SMOKE = {"32x32", "48x32"};
     static final String[] QUICK = {"256x256", "512x512"};
     static final String[] FULL = {"256x256", "512x512", "1024x1024", "2048x2048", "4096x1024"};
 
     static List<Row> suite(Options o) throws Exception {
         List<Row> rows = new ArrayList<>();
-        String[] shapes = System.getProperty("rankwise.bench.shapes", String.join(",", o.quick() ? QUICK : FULL)).split(",");
+        String[] shapes = System.getProperty("rankwise.bench.shapes", String.join(",", o.smoke() ? SMOKE : o.quick() ? QUICK : FULL)).split(",");
         List<String> ops = List.of(System.getProperty("rankwise.bench.ops", "svd,eigh,qr,svdLowRank").split(","));
         for (String op : new String[] {"svd", "eigh", "qr"}) {
             if (!ops.contains(op)) continue;
@@ -198,9 +199,9 @@ public class LinalgBenchmark {
                 String[] mn = shape.split("x");
                 if (op.equals("eigh") && !mn[0].equals(mn[1])) continue;
                 boolean big = Integer.parseInt(mn[0]) * (long) Integer.parseInt(mn[1]) >= 1024L * 1024;
-                Map<String, Double> ejml = run(op, shape, 1, "ejml", o.quick(), big);
+                Map<String, Double> ejml = run(op, shape, 1, "ejml", o, big);
                 for (int th : o.threads()) {
-                    Map<String, Double> t = run(op, shape, th, op.equals("qr") ? "(rankwise|openblas|openblasGeqrf)" : "(rankwise|openblas)", o.quick(), big);
+                    Map<String, Double> t = run(op, shape, th, op.equals("qr") ? "(rankwise|openblas|openblasGeqrf)" : "(rankwise|openblas)", o, big);
                     double mine = t.get("rankwise") / 1e6;
                     String cs = op + " F32 " + shape;
                     String lapack = switch (op) {
@@ -228,20 +229,21 @@ public class LinalgBenchmark {
     /// so the ratio is torch's error over ours).
     static List<Row> lowRank(Options o) throws Exception {
         List<Row> rows = new ArrayList<>();
-        int size = o.quick() ? 1024 : 4096;
+        int size = o.smoke() ? 64 : o.quick() ? 1024 : 4096;
         String shape = size + "x" + size, base = "svdLowRank q=16 niter=2 F32 " + shape;
         float[] host = lowRankInput(size, size);
         Path file = Files.createTempFile("rankwise-lowrank", ".f32");
         try {
             writeRaw(file, host);
             Tensor a = Tensor.fromArray(host, size, size);
-            Double torchErr = BenchMain.torch("svd_lowrank-error", 1, o.quick(), file.toString());
+            boolean torchRuns = !o.smoke() && TorchPeer.ensureInstalled(); // no Python in the smoke run
+            Double torchErr = torchRuns ? BenchMain.torch("svd_lowrank-error", 1, o.quick(), file.toString()) : null;
             Map<Integer, Double> torchTime = new LinkedHashMap<>();
-            for (int th : o.threads()) torchTime.put(th, BenchMain.torch("svd_lowrank", th, o.quick(), file.toString()));
+            for (int th : o.threads()) torchTime.put(th, torchRuns ? BenchMain.torch("svd_lowrank", th, o.quick(), file.toString()) : null);
             for (int p : new int[] {0, 10}) {
                 String op = p == 0 ? "svdLowRank" : "svdLowRank+10", cs = base + (p == 0 ? "" : " p=10");
                 for (int th : o.threads()) {
-                    double mine = run(op, shape, th, "rankwise", o.quick(), true).get("rankwise") / 1e6;
+                    double mine = run(op, shape, th, "rankwise", o, true).get("rankwise") / 1e6;
                     Double torch = torchTime.get(th);
                     rows.add(new Row(cs, th, mine, torch == null ? Double.NaN : torch,
                             torch == null ? "PyTorch (not installed)" : "torch.svd_lowrank (CPU)", torch == null ? Double.NaN : torch / mine, "ms"));
@@ -271,13 +273,17 @@ public class LinalgBenchmark {
     }
 
     /// One JMH run of the given methods for one case: ns/op by method name.
-    static Map<String, Double> run(String op, String shape, int threads, String methods, boolean quick, boolean big) throws Exception {
+    static Map<String, Double> run(String op, String shape, int threads, String methods, Options o, boolean big) throws Exception {
+        boolean quick = o.quick();
         var b = new OptionsBuilder()
                 .include(LinalgBenchmark.class.getName() + "\\." + methods + "$")
                 .mode(Mode.AverageTime).timeUnit(TimeUnit.NANOSECONDS).forks(1)
                 .param("op", op).param("shape", shape).param("threads", Integer.toString(threads))
                 .shouldFailOnError(true);
-        if (big) {
+        if (o.smoke()) {
+            // Once, in this JVM: does it still run?
+            b.forks(0).warmupIterations(0).measurementIterations(1).measurementTime(TimeValue.milliseconds(20));
+        } else if (big) {
             // Each iteration is at least one call. Four warm-up calls let C2 finish compiling the
             // vector loops, then three measured ones; EJML, 10–30× slower here, gets one of each.
             boolean ejml = methods.equals("ejml");
