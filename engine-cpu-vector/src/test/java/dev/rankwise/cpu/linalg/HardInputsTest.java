@@ -210,6 +210,11 @@ class HardInputsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Linalg.eigh(Tensor.fromArray(new double[] {1, 2, 3, 4}, 2, 2)));
         assertTrue(e.getMessage().contains("not symmetric"), e.getMessage());
+        // Symmetric within the relative tolerance (1e-6 for F32, Frobenius): accepted; beyond it: rejected.
+        Tensor s = symmetric(31, DType.F64, 50), noise = gaussian(32, DType.F64, 50, 50);
+        assertEquals(50, Linalg.eigh(s.add(noise.mul(1e-8)).to(DType.F32)).values().size(0));
+        e = assertThrows(IllegalArgumentException.class, () -> Linalg.eigh(s.add(noise.mul(1e-4)).to(DType.F32)));
+        assertTrue(e.getMessage().startsWith("eigh:") && e.getMessage().contains("[50, 50]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Linalg.solve(Tensor.eye(3, DType.F64), Tensor.ones(DType.F64, 2)));
         assertTrue(e.getMessage().contains("[2]") && e.getMessage().contains("[3, 3]"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Linalg.svd(Tensor.zeros(DType.I32, 2, 2)));
