@@ -5,8 +5,8 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /// Applies a [RotationLog] to vectors stored as the columns of a column-major F64 matrix (vector j is
-/// `x[j·ld .. j·ld + len)`), fast enough that the QR iterations' rotations cost about what LAPACK's
-/// divide-and-conquer spends instead.
+/// `x[j·ld .. j·ld + len)`): the vector updates of the bidiagonal and tridiagonal QR iterations, which
+/// would otherwise stream every vector through memory once per sweep.
 ///
 /// The log is cut into groups of four consecutive runs of one direction (a run is one QR sweep:
 /// rotations on (j, j+1), (j+1, j+2), … or downwards) and each group is applied as a wavefront (Van Zee,
