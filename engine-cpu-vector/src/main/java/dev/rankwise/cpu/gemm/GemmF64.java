@@ -58,8 +58,8 @@ final class GemmF64 {
     static void gemm(boolean ta, boolean tb, int m, int n, int k, double alpha, double[] a, int offA, int lda,
                      double[] b, int offB, int ldb, double beta, double[] c, int offC, int ldc) {
         int tasks = 2L * m * n * k < PARALLEL_FLOPS ? 1 : Parallel.threads();
-        if (n < NR && !ta && k >= L) {
-            GemmNarrowF64.narrow(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        if (GemmNarrowF64.takes(ta, tb, m, n, k)) {
+            GemmNarrowF64.gemm(tasks, ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
             return;
         }
         // Each task owns a band of C and packs what it needs itself, so tasks never wait on each other.
