@@ -140,7 +140,7 @@ final class GemmNarrowF32 {
                     GemmF32.packA(ta, a, offA, lda, 0, m, pc, kc, pa);
                     for (int jc = j0; jc < j1; jc += WS) {
                         int nc = Math.min(WS, j1 - jc);
-                        GemmF32.packB(tb, b, offB, ldb, pc, kc, jc, nc, pb);
+                        packB(tb, b, offB, ldb, pc, kc, jc, nc, pb);
                         for (int jr = 0; jr < nc; jr += NR) {
                             int cols = Math.min(NR, nc - jr);
                             for (int ir = 0; ir < m; ir += MR) {
@@ -152,6 +152,32 @@ final class GemmNarrowF32 {
                 }
             }
         });
+    }
+
+    /// [GemmF32#packB], with a row-major op(B) copied by vectors (masked ones for the last, partial
+    /// panel, whose missing lanes load as zeros): the `System.arraycopy` of NR elements there costs
+    /// about as much per call as the kernel then spends on them.
+    static void packB(boolean tb, float[] b, int offB, int ldb, int p0, int kc, int j0, int nc, float[] dst) {
+        if (tb) {
+            GemmF32.packB(true, b, offB, ldb, p0, kc, j0, nc, dst);
+            return;
+        }
+        for (int jp = 0; jp < nc; jp += NR) {
+            int cols = Math.min(NR, nc - jp), src = offB + p0 * ldb + j0 + jp, d = jp * kc;
+            if (cols == NR) {
+                for (int p = 0; p < kc; p++, src += ldb, d += NR) {
+                    FloatVector.fromArray(S, b, src).intoArray(dst, d);
+                    FloatVector.fromArray(S, b, src + L).intoArray(dst, d + L);
+                }
+            } else {
+                var m0 = S.indexInRange(0, cols);
+                var m1 = S.indexInRange(L, cols);
+                for (int p = 0; p < kc; p++, src += ldb, d += NR) {
+                    FloatVector.fromArray(S, b, src, m0).intoArray(dst, d);
+                    FloatVector.fromArray(S, b, src + L, m1).intoArray(dst, d + L);
+                }
+            }
+        }
     }
 
     /// out[4·i + j] = Σ_p a[a0 + i·lda + p]·bt[b0 + j·ldt + p] for i < 4, j < 4, p < k; rows past `rows`
