@@ -27,7 +27,9 @@ final class GemmNarrowF64 {
     /// At most this many rows of C take [#fewRows] (with op(B) wider than [#NARROW_N]).
     static final int FEW_M = 64;
     /// [#narrow] walks K in chunks of this many elements, so that the 4 rows of A it rereads for each
-    /// group of 4 columns stay in L1 (16 KiB F32 or 32 KiB F64 on 512-bit vectors).
+    /// group of 4 columns stay in L1 (16 KiB F32 or 32 KiB F64 on 512-bit vectors). Measured (F32,
+    /// 4096×1024·1024×16): chunks of 16·L, 32·L, 64·L, 128·L run at 40, 50, 74, 69 GFLOP/s; shorter
+    /// chunks pay the lane reduction and C update too often.
     static final int K_CHUNK = 64 * L;
     /// [#fewRows] packs B in KS×WS blocks: KS rows of 4 KiB each (WS = 32·NR elements, F32 and F64
     /// alike on 512-bit vectors), 256 KiB in all, in L2. Measured on 16×4096 · 4096×{1024, 4096}: KS = 64
