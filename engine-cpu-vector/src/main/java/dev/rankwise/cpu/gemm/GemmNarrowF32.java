@@ -21,10 +21,13 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmNarrowF32 {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length(), MR = GemmF32.MR, NR = GemmF32.NR;
-    /// At most this many columns of C take [#narrow] (with op(A) row-major and k ≥ L). Measured: from
-    /// n = NR on, the packed path is faster (F32 n = 32: 71 vs 62 GFLOP/s).
-    static final int NARROW_N = NR - 1;
-    /// At most this many rows of C take [#fewRows] (with op(B) wider than [#NARROW_N]).
+    /// [#narrow] takes op(A) row-major with k ≥ L and n < 2·NR, or n ≤ 64 with A small (m·k ≤
+    /// NARROW_A elements, about L2-sized; a larger A streams from memory while the packed path reads the
+    /// wider op(B) from L1). Measured (GFLOP/s, narrow vs packed): F64 64×1024·1024×16 46 vs 24,
+    /// 4096×1024·1024×16 32 vs 28; F32 64×1024·1024×32 92 vs 48, 4096×1024·1024×32 69 vs 72,
+    /// 256×1024·1024×64 119 vs 96, 4096×1024·1024×64 68 vs 98.
+    static final int NARROW_A = 1 << 18;
+    /// At most this many rows of C take [#fewRows] (when [#narrow] does not take the product).
     static final int FEW_M = 64;
     /// [#narrow] walks K in chunks of this many elements, so that the 4 rows of A it rereads for each
     /// group of 4 columns stay in L1 (16 KiB F32 or 32 KiB F64 on 512-bit vectors). Measured (F32,
@@ -36,7 +39,7 @@ final class GemmNarrowF32 {
     /// is twice as fast as KS = 128 or 256 (more rows than the L2 streamer tracks), and 4 KiB rows beat
     /// 0.5–2 KiB by 5–20%.
     static final int KS = 64, WS = 32 * NR;
-    /// Index vectors that pick the even and the odd lanes of two vectors, for [#pairSums].
+    /// Index vectors that pick the even and the odd lanes of two vectors, for [#dot4x4]'s lane sums.
     private static final FloatVector EVEN, ODD;
 
     static {
@@ -72,13 +75,17 @@ final class GemmNarrowF32 {
 
     /// Whether a skinny path takes op(A)·op(B) (m×k times k×n).
     static boolean takes(boolean ta, boolean tb, int m, int n, int k) {
-        return n <= NARROW_N && !ta && k >= L || m <= FEW_M && n > NARROW_N;
+        return narrows(ta, m, n, k) || m <= FEW_M;
+    }
+
+    private static boolean narrows(boolean ta, int m, int n, int k) {
+        return !ta && k >= L && (n < 2 * NR || n <= 64 && (long) m * k <= NARROW_A);
     }
 
     /// `C = alpha·op(A)·op(B) + beta·C` on up to `tasks` threads, for a product that [#takes] says is skinny.
     static void gemm(int tasks, boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
                      float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
-        if (n <= NARROW_N && !ta && k >= L) narrow(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        if (narrows(ta, m, n, k)) narrow(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
         else fewRows(tasks, ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
     }
 
@@ -240,12 +247,21 @@ final class GemmNarrowF32 {
             s23 = x2.fma(y, s23);
             s33 = x3.fma(y, s33);
         }
-        // The 16 horizontal sums as a tree of lane-pair additions (log2 L rounds of two-vector
-        // permutes), in a fixed order: reduceLanes' order is unspecified and differs between the
-        // intrinsic and its fallback, which would make results depend on the JIT. A scalar sum of the
-        // lanes cost a third of the loop at k = 1024.
-        FloatVector w0 = pairSums(s00, s01), w1 = pairSums(s02, s03), w2 = pairSums(s10, s11), w3 = pairSums(s12, s13);
-        FloatVector w4 = pairSums(s20, s21), w5 = pairSums(s22, s23), w6 = pairSums(s30, s31), w7 = pairSums(s32, s33);
+        // The 16 horizontal sums as a tree of lane-pair additions, log2 L rounds in which lane l < L/2
+        // of the result is u[2l] + u[2l+1] and lane L/2 + l is v[2l] + v[2l+1] (two-vector permutes), so
+        // each source's partial sums stay adjacent and in order. A fixed order: reduceLanes' order is
+        // unspecified and differs between the intrinsic and its fallback, which would make results
+        // depend on the JIT. A scalar sum of the lanes cost a third of the loop at k = 1024. Written out
+        // rather than a helper: C2 stops inlining small calls in a method this size, and an
+        // out-of-line call boxes its vectors (measured: half the time of a 64·L chunk).
+        FloatVector w0 = EVEN.selectFrom(s00, s01).add(ODD.selectFrom(s00, s01));
+        FloatVector w1 = EVEN.selectFrom(s02, s03).add(ODD.selectFrom(s02, s03));
+        FloatVector w2 = EVEN.selectFrom(s10, s11).add(ODD.selectFrom(s10, s11));
+        FloatVector w3 = EVEN.selectFrom(s12, s13).add(ODD.selectFrom(s12, s13));
+        FloatVector w4 = EVEN.selectFrom(s20, s21).add(ODD.selectFrom(s20, s21));
+        FloatVector w5 = EVEN.selectFrom(s22, s23).add(ODD.selectFrom(s22, s23));
+        FloatVector w6 = EVEN.selectFrom(s30, s31).add(ODD.selectFrom(s30, s31));
+        FloatVector w7 = EVEN.selectFrom(s32, s33).add(ODD.selectFrom(s32, s33));
         if (L == 2) {
             w0.intoArray(out, 0);
             w1.intoArray(out, 2);
@@ -257,7 +273,10 @@ final class GemmNarrowF32 {
             w7.intoArray(out, 14);
             return;
         }
-        FloatVector x0 = pairSums(w0, w1), x1 = pairSums(w2, w3), x2 = pairSums(w4, w5), x3 = pairSums(w6, w7);
+        FloatVector x0 = EVEN.selectFrom(w0, w1).add(ODD.selectFrom(w0, w1));
+        FloatVector x1 = EVEN.selectFrom(w2, w3).add(ODD.selectFrom(w2, w3));
+        FloatVector x2 = EVEN.selectFrom(w4, w5).add(ODD.selectFrom(w4, w5));
+        FloatVector x3 = EVEN.selectFrom(w6, w7).add(ODD.selectFrom(w6, w7));
         if (L == 4) {
             x0.intoArray(out, 0);
             x1.intoArray(out, 4);
@@ -265,18 +284,13 @@ final class GemmNarrowF32 {
             x3.intoArray(out, 12);
             return;
         }
-        FloatVector y0 = pairSums(x0, x1), y1 = pairSums(x2, x3);
+        FloatVector y0 = EVEN.selectFrom(x0, x1).add(ODD.selectFrom(x0, x1));
+        FloatVector y1 = EVEN.selectFrom(x2, x3).add(ODD.selectFrom(x2, x3));
         if (L == 8) {
             y0.intoArray(out, 0);
             y1.intoArray(out, 8);
             return;
         }
-        pairSums(y0, y1).intoArray(out, 0);                 // L = 16
-    }
-
-    /// Lane l < L/2 of the result is u[2l] + u[2l+1], lane L/2 + l is v[2l] + v[2l+1]: one round of the
-    /// horizontal sums, which keeps each source's partial sums adjacent and in order.
-    private static FloatVector pairSums(FloatVector u, FloatVector v) {
-        return EVEN.selectFrom(u, v).add(ODD.selectFrom(u, v));
+        EVEN.selectFrom(y0, y1).add(ODD.selectFrom(y0, y1)).intoArray(out, 0);                 // L = 16
     }
 }
