@@ -22,13 +22,14 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
-/// `rankwise bench NAME [--quick | --smoke] [--threads N] [--json FILE]`: runs one JMH benchmark with
+/// `rankwise bench NAME [--quick | --smoke] [--threads N] [--shapes LIST] [--json FILE]`: runs one JMH benchmark with
 /// its peers in the same run and prints one row per case and peer: Rankwise's figure, the peer's, and
 /// the ratio (always "higher is better for Rankwise": a throughput ratio, or peer time / Rankwise time).
 ///
 /// `--quick` runs fewer, smaller cases with short iterations; `--smoke` runs each benchmark method once,
 /// in this JVM, on a tiny case, so CI can check that every benchmark still runs (its figures mean
-/// nothing and nothing is judged on them).
+/// nothing and nothing is judged on them). `--shapes` (gemm only) replaces the suite's shapes with a
+/// comma-separated list of `MxKxN`, each optionally followed by `:TN`, `:NT` or `:TT` (op(A), op(B)).
 public final class BenchMain {
     /// One line of the table and of the JSON output.
     public record Row(String caseName, int threads, double rankwise, double peer, String peerName, double ratio, String unit) {
@@ -45,7 +46,8 @@ public final class BenchMain {
         }
     }
 
-    record Options(boolean quick, boolean smoke, int[] threads, Path json, boolean openblasOnly) {}
+    /// `shapes` is null for the suite's own.
+    record Options(boolean quick, boolean smoke, int[] threads, Path json, boolean openblasOnly, String[] shapes) {}
 
     /// The benchmarks by name.
     static final Map<String, Suite> SUITES = new LinkedHashMap<>();
@@ -74,7 +76,7 @@ public final class BenchMain {
     /// Runs the command line; returns the exit code (2 for usage errors).
     public static int run(String[] args) {
         if (args.length == 0 || args[0].startsWith("-")) {
-            System.err.println("usage: rankwise bench NAME [--quick | --smoke] [--threads N] [--json FILE]; NAME one of " + SUITES.keySet());
+            System.err.println("usage: rankwise bench NAME [--quick | --smoke] [--threads N] [--shapes MxKxN[:TN],...] [--json FILE]; NAME one of " + SUITES.keySet());
             return 2;
         }
         Suite suite = SUITES.get(args[0]);
@@ -85,6 +87,7 @@ public final class BenchMain {
         boolean quick = false, smoke = false, openblasOnly = false;
         int[] threads = {1, 2};
         Path json = null;
+        String[] shapes = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
@@ -97,6 +100,14 @@ public final class BenchMain {
                         return 2;
                     }
                     threads = new int[] {t};
+                }
+                case "--shapes" -> {
+                    String list = i + 1 < args.length ? args[++i] : "";
+                    if (!list.matches("[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(:[NT][NT])?(,[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(:[NT][NT])?)*")) {
+                        System.err.println("rankwise bench: --shapes needs a list like 4096x1024x16,16x4096x1024:TN (MxKxN, op(A) op(B)); got '" + list + "'");
+                        return 2;
+                    }
+                    shapes = list.split(",");
                 }
                 case "--json" -> {
                     if (i + 1 >= args.length) {
@@ -113,7 +124,7 @@ public final class BenchMain {
         }
         try {
             if (smoke) threads = new int[] {1};
-            List<Row> rows = suite.run(new Options(quick, smoke, threads, json, openblasOnly));
+            List<Row> rows = suite.run(new Options(quick, smoke, threads, json, openblasOnly, shapes));
             if (!openblasOnly) System.out.print(table(rows));
             if (json != null) writeJson(json, rows);
             return 0;

@@ -44,5 +44,7 @@ class BenchSmokeTest {
         assertEquals(2, BenchMain.run(new String[] {"gemm", "--threads"}));
         assertEquals(2, BenchMain.run(new String[] {"gemm", "--threads", "zero"}));
         assertEquals(2, BenchMain.run(new String[] {"gemm", "--frobnicate"}));
+        assertEquals(2, BenchMain.run(new String[] {"gemm", "--shapes", "4096x16"}));
+        assertEquals(2, BenchMain.run(new String[] {"gemm", "--shapes", "16x4096x1024:TX"}));
     }
 }
