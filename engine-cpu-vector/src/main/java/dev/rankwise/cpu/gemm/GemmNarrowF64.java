@@ -34,6 +34,10 @@ final class GemmNarrowF64 {
     /// 4096×1024·1024×16): chunks of 16·L, 32·L, 64·L, 128·L run at 40, 50, 74, 69 GFLOP/s; shorter
     /// chunks pay the lane reduction and C update too often.
     static final int K_CHUNK = 64 * L;
+    /// At most this many columns of op(A) take [#shortK] (when neither other path takes the product).
+    /// Measured (1 thread, 4096×k·k×1024, GFLOP/s, short vs packed): F32 k = 16 86 vs 58, k = 64 126 vs
+    /// 117; F64 k = 16 48 vs 26, k = 64 61 vs 43.
+    static final int SHORT_K = 64;
     /// [#fewRows] packs B in KS×WS blocks: KS rows of 4 KiB each (WS = 32·NR elements, F32 and F64
     /// alike on 512-bit vectors), 256 KiB in all, in L2. Measured on 16×4096 · 4096×{1024, 4096}: KS = 64
     /// is twice as fast as KS = 128 or 256 (more rows than the L2 streamer tracks), and 4 KiB rows beat
@@ -75,7 +79,7 @@ final class GemmNarrowF64 {
 
     /// Whether a skinny path takes op(A)·op(B) (m×k times k×n).
     static boolean takes(boolean ta, boolean tb, int m, int n, int k) {
-        return narrows(ta, m, n, k) || m <= FEW_M;
+        return narrows(ta, m, n, k) || m <= FEW_M || k <= SHORT_K;
     }
 
     private static boolean narrows(boolean ta, int m, int n, int k) {
@@ -86,6 +90,7 @@ final class GemmNarrowF64 {
     static void gemm(int tasks, boolean ta, boolean tb, int m, int n, int k, double alpha, double[] a, int offA, int lda,
                      double[] b, int offB, int ldb, double beta, double[] c, int offC, int ldc) {
         if (narrows(ta, m, n, k)) narrow(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        else if (m > FEW_M) shortK(tasks, ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
         else fewRows(tasks, ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
     }
 
@@ -157,6 +162,32 @@ final class GemmNarrowF64 {
                                         Math.min(MR, m - ir), cols, alpha, betaNow, buf.tile);
                             }
                         }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Short products (k ≤ [#SHORT_K]), such as `u·Bᵀ` and `dh·A` in a LoRA layer: C is the big operand
+    /// and its writes are the cost. op(B) (k×n, small) is packed once and shared; each task takes MR-row
+    /// bands of C and writes each band left to right with [GemmF64#kernel], so C goes out as MR
+    /// sequential streams (the packed path writes MC-row blocks one NR-wide strip at a time, MC streams
+    /// that the prefetchers do not follow).
+    static void shortK(int tasks, boolean ta, boolean tb, int m, int n, int k, double alpha, double[] a, int offA, int lda,
+                       double[] b, int offB, int ldb, double beta, double[] c, int offC, int ldc) {
+        double[] pb = SCRATCH.get().b(k * GemmF64.ceilDiv(n, NR) * NR);
+        packB(tb, b, offB, ldb, 0, k, 0, n, pb);
+        int units = GemmF64.ceilDiv(m, MR), t = Math.min(tasks, units);
+        Parallel.forRange(t, 1, (s, e) -> {
+            Scratch buf = SCRATCH.get();
+            double[] pa = buf.a(MR * k);                    // not buf.b: that may be pb, on this thread
+            for (int task = s; task < e; task++) {
+                int i1 = Math.min(m, (int) ((long) units * (task + 1) / t) * MR);
+                for (int i = (int) ((long) units * task / t) * MR; i < i1; i += MR) {
+                    int rows = Math.min(MR, i1 - i);
+                    GemmF64.packA(ta, a, offA, lda, i, rows, 0, k, pa);
+                    for (int jr = 0; jr < n; jr += NR) {
+                        GemmF64.kernel(k, pa, 0, pb, jr * k, c, offC + i * ldc + jr, ldc, rows, Math.min(NR, n - jr), alpha, beta, buf.tile);
                     }
                 }
             }
