@@ -17,6 +17,11 @@ final class BlasF32 {
     /// Below this many matrix elements a GEMV runs on the calling thread: handing work to the pool
     /// costs tens of microseconds, and a bandwidth-bound GEMV gains well under 2× from a second core.
     private static final int PARALLEL_GEMV = 1 << 20;
+    /// Triangle elements above which a SYMV is split over threads. Measured on the 2-core KVM machine
+    /// (F32, one Sapphire Rapids socket shared with other guests): a single thread streams the triangle
+    /// at about 25 GB/s and two threads together at no more (n = 1024–2048 took 329 µs on one thread,
+    /// 366–414 µs on two), so the split only pays on matrices beyond that range.
+    private static final int PARALLEL_SYMV = 1 << 22;
 
     /// C = alpha·op(A)·op(B) + beta·C on column-major operands (C is m×n): the row-major GEMM computes
     /// Cᵀ = op(B)ᵀ·op(A)ᵀ on the same arrays.
@@ -169,7 +174,7 @@ final class BlasF32 {
     /// y = A·x for symmetric A n×n of which only the lower triangle is read (x, y contiguous, y
     /// overwritten). One pass over each column does both its dot product and its axpy.
     static void symvLower(int n, float[] a, int oa, int lda, float[] x, int ox, float[] y, int oy) {
-        int parts = (long) n * n / 2 < PARALLEL_GEMV ? 1 : Parallel.threads();
+        int parts = (long) n * n / 2 < PARALLEL_SYMV ? 1 : Parallel.threads();
         if (parts == 1) {
             java.util.Arrays.fill(y, oy, oy + n, 0);
             symvCols(0, n, n, a, oa, lda, x, ox, y, oy);
@@ -177,9 +182,11 @@ final class BlasF32 {
         }
         // Columns split so each part holds about the same share of the triangle; private accumulators.
         float[][] acc = new float[parts][n];
-        Parallel.forRange(parts, 1, (s, e) -> {
+        RangeTask part = (s, e) -> {
             for (int p = s; p < e; p++) symvCols(triangleSplit(n, parts, p), triangleSplit(n, parts, p + 1), n, a, oa, lda, x, ox, acc[p], 0);
-        });
+        };
+        if (parts == 2) Fork.both(() -> part.run(0, 1), () -> part.run(1, 2));
+        else Parallel.forRange(parts, 1, part::run);
         for (int i = 0; i < n; i++) {
             float v = 0;
             for (int p = 0; p < parts; p++) v += acc[p][i];
@@ -262,9 +269,17 @@ final class BlasF32 {
         }
     }
 
+    @FunctionalInterface
+    private interface RangeTask {
+        void run(int start, int end);
+    }
+
     /// dst (cols×rows, leading dim ldd) = srcᵀ for src rows×cols (leading dim lds), in cache tiles.
     static void transpose(int rows, int cols, float[] src, int os, int lds, float[] dst, int od, int ldd) {
-        final int tile = 32;
+        // 8×8 tiles: with power-of-two leading dimensions a tile's rows all fall into a few L1 sets,
+        // and 32 of them (plus the source's) overflow those sets' ways; measured (F32, one thread) 2–3×
+        // faster than 32×32 tiles at n = 512–2048, and faster than 16×16.
+        final int tile = 8;
         for (int i0 = 0; i0 < rows; i0 += tile) {
             int i1 = Math.min(rows, i0 + tile);
             for (int j0 = 0; j0 < cols; j0 += tile) {
@@ -277,14 +292,23 @@ final class BlasF32 {
     }
 
     static float maxAbs(float[] a) {
-        float m = 0;
-        for (float v : a) m = Math.max(m, Math.abs(v));
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= a.length; i += L) acc = acc.max(FloatVector.fromArray(S, a, i).abs());
+        float m = acc.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
+        for (; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
         return m;
     }
 
-    /// a ·= 2^e, exactly.
+    /// a ·= 2^e, exactly: a product with a normal power of two rounds like scalb (only results in the
+    /// subnormal range round at all), so it runs as a vector multiply while 2^e is normal.
     static void scale(float[] a, int e) {
         if (e == 0) return;
-        for (int i = 0; i < a.length; i++) a[i] = Math.scalb(a[i], e);
+        float p = Math.scalb((float) 1, e);
+        if (Math.getExponent(p) < Float.MIN_EXPONENT || Float.isInfinite(p)) {
+            for (int i = 0; i < a.length; i++) a[i] = Math.scalb(a[i], e);
+            return;
+        }
+        scal(a.length, p, a, 0);
     }
 }

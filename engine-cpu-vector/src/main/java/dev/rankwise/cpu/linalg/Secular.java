@@ -25,9 +25,11 @@ final class Secular {
         DoubleVector vpo = DoubleVector.broadcast(S, po), vt = DoubleVector.broadcast(S, t);
         for (; i + l <= to; i += l) {
             DoubleVector delta = DoubleVector.fromArray(S, p, i).sub(vpo).sub(vt);
-            DoubleVector q = DoubleVector.fromArray(S, w, i).div(delta);
+            // One division per pole: q/δ as q·(1/δ) (the derivative only steers the step).
+            DoubleVector inv = DoubleVector.broadcast(S, 1).div(delta);
+            DoubleVector q = DoubleVector.fromArray(S, w, i).mul(inv);
             vs = vs.add(q);
-            vd = vd.add(q.div(delta));
+            vd = q.fma(inv, vd);
             va = va.add(q.abs());
         }
         double sum = vs.reduceLanes(VectorOperators.ADD), der = vd.reduceLanes(VectorOperators.ADD), abs = va.reduceLanes(VectorOperators.ADD);
