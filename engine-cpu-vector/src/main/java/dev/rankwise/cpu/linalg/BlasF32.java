@@ -31,6 +31,16 @@ final class BlasF32 {
         Gemm.sgemm(transB, transA, n, m, k, alpha, b, ob, ldb, a, oa, lda, beta, c, oc, ldc);
     }
 
+    /// The lanes of `v` summed first to last. `reduceLanes(ADD)` leaves the order open, and the
+    /// intrinsic's order differs from its Java fallback, so a result would depend on whether the JIT
+    /// had compiled the caller yet: the same seed would give different last bits from call to call.
+    static float sumLanes(FloatVector v) {
+        float[] l = v.toArray();
+        float s = l[0];
+        for (int i = 1; i < l.length; i++) s += l[i];
+        return s;
+    }
+
     static float dot(int n, float[] x, int ox, float[] y, int oy) {
         int i = 0;
         FloatVector acc = FloatVector.zero(S), acc2 = FloatVector.zero(S);
@@ -38,7 +48,7 @@ final class BlasF32 {
             acc = FloatVector.fromArray(S, x, ox + i).fma(FloatVector.fromArray(S, y, oy + i), acc);
             acc2 = FloatVector.fromArray(S, x, ox + i + L).fma(FloatVector.fromArray(S, y, oy + i + L), acc2);
         }
-        float sum = acc.add(acc2).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        float sum = sumLanes(acc.add(acc2));
         for (; i < n; i++) sum += x[ox + i] * y[oy + i];
         return sum;
     }
@@ -154,8 +164,8 @@ final class BlasF32 {
                 s2 = FloatVector.fromArray(S, a, a2 + i).fma(xv, s2);
                 s3 = FloatVector.fromArray(S, a, a3 + i).fma(xv, s3);
             }
-            float t0 = s0.reduceLanes(jdk.incubator.vector.VectorOperators.ADD), t1 = s1.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            float t2 = s2.reduceLanes(jdk.incubator.vector.VectorOperators.ADD), t3 = s3.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            float t0 = sumLanes(s0), t1 = sumLanes(s1);
+            float t2 = sumLanes(s2), t3 = sumLanes(s3);
             for (; i < m; i++) {
                 float xi = x[ox + i];
                 t0 += a[a0 + i] * xi;
@@ -232,10 +242,10 @@ final class BlasF32 {
                 yv = p3.fma(v3, yv);
                 yv.intoArray(y, oy + i);
             }
-            t0 += s0.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t1 += s1.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t2 += s2.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t3 += s3.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            t0 += sumLanes(s0);
+            t1 += sumLanes(s1);
+            t2 += sumLanes(s2);
+            t3 += sumLanes(s3);
             for (; i < n; i++) {
                 float xi = x[ox + i], p0 = a[a0 + i], p1 = a[a1 + i], p2 = a[a2 + i], p3 = a[a3 + i];
                 t0 += p0 * xi;
@@ -260,7 +270,7 @@ final class BlasF32 {
                 acc = av.fma(FloatVector.fromArray(S, x, ox + i), acc);
                 xjv.fma(av, FloatVector.fromArray(S, y, oy + i)).intoArray(y, oy + i);
             }
-            float t = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            float t = sumLanes(acc);
             for (; i < n; i++) {
                 t += a[col + i] * x[ox + i];
                 y[oy + i] += xj * a[col + i];

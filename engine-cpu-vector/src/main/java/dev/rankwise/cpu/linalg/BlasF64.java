@@ -31,6 +31,16 @@ final class BlasF64 {
         Gemm.dgemm(transB, transA, n, m, k, alpha, b, ob, ldb, a, oa, lda, beta, c, oc, ldc);
     }
 
+    /// The lanes of `v` summed first to last. `reduceLanes(ADD)` leaves the order open, and the
+    /// intrinsic's order differs from its Java fallback, so a result would depend on whether the JIT
+    /// had compiled the caller yet: the same seed would give different last bits from call to call.
+    static double sumLanes(DoubleVector v) {
+        double[] l = v.toArray();
+        double s = l[0];
+        for (int i = 1; i < l.length; i++) s += l[i];
+        return s;
+    }
+
     static double dot(int n, double[] x, int ox, double[] y, int oy) {
         int i = 0;
         DoubleVector acc = DoubleVector.zero(S), acc2 = DoubleVector.zero(S);
@@ -38,7 +48,7 @@ final class BlasF64 {
             acc = DoubleVector.fromArray(S, x, ox + i).fma(DoubleVector.fromArray(S, y, oy + i), acc);
             acc2 = DoubleVector.fromArray(S, x, ox + i + L).fma(DoubleVector.fromArray(S, y, oy + i + L), acc2);
         }
-        double sum = acc.add(acc2).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        double sum = sumLanes(acc.add(acc2));
         for (; i < n; i++) sum += x[ox + i] * y[oy + i];
         return sum;
     }
@@ -154,8 +164,8 @@ final class BlasF64 {
                 s2 = DoubleVector.fromArray(S, a, a2 + i).fma(xv, s2);
                 s3 = DoubleVector.fromArray(S, a, a3 + i).fma(xv, s3);
             }
-            double t0 = s0.reduceLanes(jdk.incubator.vector.VectorOperators.ADD), t1 = s1.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            double t2 = s2.reduceLanes(jdk.incubator.vector.VectorOperators.ADD), t3 = s3.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            double t0 = sumLanes(s0), t1 = sumLanes(s1);
+            double t2 = sumLanes(s2), t3 = sumLanes(s3);
             for (; i < m; i++) {
                 double xi = x[ox + i];
                 t0 += a[a0 + i] * xi;
@@ -232,10 +242,10 @@ final class BlasF64 {
                 yv = p3.fma(v3, yv);
                 yv.intoArray(y, oy + i);
             }
-            t0 += s0.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t1 += s1.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t2 += s2.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t3 += s3.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            t0 += sumLanes(s0);
+            t1 += sumLanes(s1);
+            t2 += sumLanes(s2);
+            t3 += sumLanes(s3);
             for (; i < n; i++) {
                 double xi = x[ox + i], p0 = a[a0 + i], p1 = a[a1 + i], p2 = a[a2 + i], p3 = a[a3 + i];
                 t0 += p0 * xi;
@@ -260,7 +270,7 @@ final class BlasF64 {
                 acc = av.fma(DoubleVector.fromArray(S, x, ox + i), acc);
                 xjv.fma(av, DoubleVector.fromArray(S, y, oy + i)).intoArray(y, oy + i);
             }
-            double t = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            double t = sumLanes(acc);
             for (; i < n; i++) {
                 t += a[col + i] * x[ox + i];
                 y[oy + i] += xj * a[col + i];
