@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /// F64 GEMM for skinny products, where C or op(A) has few rows or columns and the packed path of
 /// [GemmF64] would spend its time copying the big operand rather than multiplying (for n ≤ 64, packing
-/// A costs about as much as the product). Two paths, each reading the big operand once, in place or
+/// A costs about as much as the product). Three paths, each reading the big operand once, in place or
 /// through a copy that stays in L1/L2:
 ///
 /// - [#narrow]: few columns of C (`x·Aᵀ`, `dy·B` in a LoRA layer, `A·Ω` in a randomized SVD): dot
@@ -14,6 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
 /// - [#fewRows]: few rows of C and long rows of B (`hᵀ·dy`, `Qᵀ·A`): B streams through in strips of
 ///   MR×NR tiles while op(A) and C stay in cache; the work splits over columns of C, so a long-K
 ///   reduction needs no final sum.
+/// - [#shortK]: short K and many rows (`u·Bᵀ`, `dh·A`): C is the big operand, written once in MR-row
+///   bands from a once-packed op(B).
 ///
 /// Called by [GemmF64#gemm] when [#takes] says so; arguments validated by [Gemm].
 ///
@@ -31,8 +33,8 @@ final class GemmNarrowF64 {
     static final int FEW_M = 64;
     /// [#narrow] walks K in chunks of this many elements, so that the 4 rows of A it rereads for each
     /// group of 4 columns stay in L1 (16 KiB F32 or 32 KiB F64 on 512-bit vectors). Measured (F32,
-    /// 4096×1024·1024×16): chunks of 16·L, 32·L, 64·L, 128·L run at 40, 50, 74, 69 GFLOP/s; shorter
-    /// chunks pay the lane reduction and C update too often.
+    /// 4096×1024·1024×16, before the lane tree was written out): chunks of 16·L, 32·L, 64·L, 128·L ran
+    /// at 40, 50, 74, 69 GFLOP/s; shorter chunks pay the lane reduction and C update too often.
     static final int K_CHUNK = 64 * L;
     /// At most this many columns of op(A) take [#shortK] (when neither other path takes the product).
     /// Measured (1 thread, 4096×k·k×1024, GFLOP/s, short vs packed): F32 k = 16 86 vs 58, k = 64 126 vs
