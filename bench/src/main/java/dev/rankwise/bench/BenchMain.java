@@ -45,7 +45,8 @@ public final class BenchMain {
         }
     }
 
-    record Options(boolean quick, boolean smoke, int[] threads, Path json, boolean openblasOnly) {}
+    /// `shapes`: `--shapes` (gemm: m x k x n cases replacing the default set), or null.
+    record Options(boolean quick, boolean smoke, int[] threads, Path json, boolean openblasOnly, String[] shapes) {}
 
     /// The benchmarks by name.
     static final Map<String, Suite> SUITES = new LinkedHashMap<>();
@@ -74,7 +75,7 @@ public final class BenchMain {
     /// Runs the command line; returns the exit code (2 for usage errors).
     public static int run(String[] args) {
         if (args.length == 0 || args[0].startsWith("-")) {
-            System.err.println("usage: rankwise bench NAME [--quick | --smoke] [--threads N] [--json FILE]; NAME one of " + SUITES.keySet());
+            System.err.println("usage: rankwise bench NAME [--quick | --smoke] [--threads N] [--shapes MxKxN,...] [--json FILE]; NAME one of " + SUITES.keySet());
             return 2;
         }
         Suite suite = SUITES.get(args[0]);
@@ -85,6 +86,7 @@ public final class BenchMain {
         boolean quick = false, smoke = false, openblasOnly = false;
         int[] threads = {1, 2};
         Path json = null;
+        String[] shapes = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
@@ -97,6 +99,13 @@ public final class BenchMain {
                         return 2;
                     }
                     threads = new int[] {t};
+                }
+                case "--shapes" -> {                        // gemm only: m x k x n cases, comma-separated
+                    if (i + 1 >= args.length || !args[i + 1].matches("[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(,[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*)*")) {
+                        System.err.println("rankwise bench: --shapes needs m x k x n cases like 1024x1024x1024,4096x1024x16");
+                        return 2;
+                    }
+                    shapes = args[++i].split(",");
                 }
                 case "--json" -> {
                     if (i + 1 >= args.length) {
@@ -111,9 +120,13 @@ public final class BenchMain {
                 }
             }
         }
+        if (shapes != null && !args[0].equals("gemm")) {
+            System.err.println("rankwise bench: --shapes applies to gemm only");
+            return 2;
+        }
         try {
             if (smoke) threads = new int[] {1};
-            List<Row> rows = suite.run(new Options(quick, smoke, threads, json, openblasOnly));
+            List<Row> rows = suite.run(new Options(quick, smoke, threads, json, openblasOnly, shapes));
             if (!openblasOnly) System.out.print(table(rows));
             if (json != null) writeJson(json, rows);
             return 0;
@@ -158,8 +171,11 @@ public final class BenchMain {
         if (o.smoke()) {                                    // once, in this JVM: does it still run?
             b.forks(0).warmupIterations(0).measurementIterations(1).measurementTime(TimeValue.milliseconds(20));
         } else {
+            // Three warm-up iterations even in quick mode: the first calls of a Vector API kernel run
+            // interpreted (a 512³ GEMM takes about a second) and one short iteration left the JIT's
+            // compilations inside the measured ones.
             b.forks(1)
-                    .warmupIterations(o.quick() ? 1 : 3).warmupTime(TimeValue.milliseconds(o.quick() ? 300 : 1000))
+                    .warmupIterations(3).warmupTime(TimeValue.milliseconds(o.quick() ? 300 : 1000))
                     .measurementIterations(o.quick() ? 2 : 5).measurementTime(TimeValue.milliseconds(o.quick() ? 300 : 1000));
         }
         params.forEach(b::param);

@@ -21,7 +21,7 @@ final class Suites {
     static final double EJML_MAX_FLOPS = 4e9;
 
     static List<Row> gemm(Options o) throws Exception {
-        String[] shapes = o.smoke() ? GEMM_SMOKE : o.quick() ? GEMM_QUICK : GEMM_FULL;
+        String[] shapes = o.shapes() != null ? o.shapes() : o.smoke() ? GEMM_SMOKE : o.quick() ? GEMM_QUICK : GEMM_FULL;
         String[] threads = BenchMain.strings(o.threads()), dtypes = {"F32", "F64"};
         Map<String, String[]> params = Map.of("shape", shapes, "dtype", dtypes, "threads", threads);
         if (o.openblasOnly()) {
@@ -45,6 +45,7 @@ final class Suites {
         if (!o.smoke()) {
             List<String> childArgs = new ArrayList<>(List.of("gemm", "--openblas-only"));
             if (o.quick()) childArgs.add("--quick");
+            if (o.shapes() != null) childArgs.addAll(List.of("--shapes", String.join(",", o.shapes())));
             if (o.threads().length == 1) childArgs.addAll(List.of("--threads", Integer.toString(o.threads()[0])));
             try {
                 for (Row r : BenchMain.child(Map.of("OPENBLAS_CORETYPE", "SkylakeX"), childArgs.toArray(new String[0]))) {
