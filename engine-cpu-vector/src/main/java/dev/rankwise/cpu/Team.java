@@ -85,11 +85,12 @@ public final class Team {
             if (sleeping) LockSupport.unpark(this);
         }
 
-        /// Spins until the job is done (yielding after a while, in case this helper lost its core).
+        /// Spins until the job is done; after 100 µs it yields instead, in case this helper lost its
+        /// core to another thread (more threads than cores).
         Throwable await() {
-            long spins = 0;
-            while (!done) {
-                if (++spins < 1 << 20) Thread.onSpinWait();
+            long until = System.nanoTime() + 100_000;
+            for (int spins = 0; !done; spins++) {
+                if ((spins & 63) != 0 || System.nanoTime() < until) Thread.onSpinWait();
                 else Thread.yield();
             }
             return failure;
