@@ -101,8 +101,14 @@ public final class Team {
             while (true) {
                 Runnable r = job;
                 if (r == null) {
+                    // Spin, yielding now and then: a thread that shares this core (more threads than
+                    // cores) gets it, while on a free core the yield returns at once and this helper
+                    // stays awake.
                     long deadline = System.nanoTime() + SPIN_NS;
-                    while ((r = job) == null && System.nanoTime() < deadline) Thread.onSpinWait();
+                    for (int spins = 1; (r = job) == null && System.nanoTime() < deadline; spins++) {
+                        if ((spins & 63) == 0) Thread.yield();
+                        else Thread.onSpinWait();
+                    }
                     if (r == null) {
                         sleeping = true;                // then re-check: start() writes job before it reads sleeping
                         if (job == null) LockSupport.park(this);
