@@ -22,13 +22,14 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
-/// `rankwise bench NAME [--quick | --smoke] [--threads N] [--json FILE]`: runs one JMH benchmark with
+/// `rankwise bench NAME [--quick | --smoke] [--threads N] [--shapes LIST] [--json FILE]`: runs one JMH benchmark with
 /// its peers in the same run and prints one row per case and peer: Rankwise's figure, the peer's, and
 /// the ratio (always "higher is better for Rankwise": a throughput ratio, or peer time / Rankwise time).
 ///
 /// `--quick` runs fewer, smaller cases with short iterations; `--smoke` runs each benchmark method once,
 /// in this JVM, on a tiny case, so CI can check that every benchmark still runs (its figures mean
-/// nothing and nothing is judged on them).
+/// nothing and nothing is judged on them). `--shapes` (gemm only) replaces the suite's shapes with a
+/// comma-separated list of `MxKxN`, each optionally followed by `:TN`, `:NT` or `:TT` (op(A), op(B)).
 public final class BenchMain {
     /// One line of the table and of the JSON output.
     public record Row(String caseName, int threads, double rankwise, double peer, String peerName, double ratio, String unit) {
@@ -45,7 +46,7 @@ public final class BenchMain {
         }
     }
 
-    /// `shapes`: `--shapes` (gemm: m x k x n cases replacing the default set), or null.
+    /// `shapes` is null for the suite's own.
     record Options(boolean quick, boolean smoke, int[] threads, Path json, boolean openblasOnly, String[] shapes) {}
 
     /// The benchmarks by name.
@@ -75,7 +76,7 @@ public final class BenchMain {
     /// Runs the command line; returns the exit code (2 for usage errors).
     public static int run(String[] args) {
         if (args.length == 0 || args[0].startsWith("-")) {
-            System.err.println("usage: rankwise bench NAME [--quick | --smoke] [--threads N] [--shapes MxKxN,...] [--json FILE]; NAME one of " + SUITES.keySet());
+            System.err.println("usage: rankwise bench NAME [--quick | --smoke] [--threads N] [--shapes MxKxN[:TN],...] [--json FILE]; NAME one of " + SUITES.keySet());
             return 2;
         }
         Suite suite = SUITES.get(args[0]);
@@ -100,12 +101,13 @@ public final class BenchMain {
                     }
                     threads = new int[] {t};
                 }
-                case "--shapes" -> {                        // gemm only: m x k x n cases, comma-separated
-                    if (i + 1 >= args.length || !args[i + 1].matches("[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(,[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*)*")) {
-                        System.err.println("rankwise bench: --shapes needs m x k x n cases like 1024x1024x1024,4096x1024x16");
+                case "--shapes" -> {
+                    String list = i + 1 < args.length ? args[++i] : "";
+                    if (!list.matches("[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(:[NT][NT])?(,[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(:[NT][NT])?)*")) {
+                        System.err.println("rankwise bench: --shapes needs a list like 4096x1024x16,16x4096x1024:TN (MxKxN, op(A) op(B)); got '" + list + "'");
                         return 2;
                     }
-                    shapes = args[++i].split(",");
+                    shapes = list.split(",");
                 }
                 case "--json" -> {
                     if (i + 1 >= args.length) {

@@ -21,13 +21,14 @@ import org.openjdk.jmh.annotations.TearDown;
 
 import java.util.Random;
 
-/// C = A·B for row-major A [m, k], B [k, n], in F32 and F64: Rankwise's GEMM, OpenBLAS (cblas on
-/// off-heap buffers, so no copies are timed) and EJML, with the same thread count for Rankwise and
-/// OpenBLAS (EJML's row-major mult is single-threaded).
+/// C = op(A)·op(B) for row-major op(A) [m, k], op(B) [k, n], in F32 and F64: Rankwise's GEMM, OpenBLAS
+/// (cblas on off-heap buffers, so no copies are timed) and EJML, with the same thread count for Rankwise
+/// and OpenBLAS (EJML's row-major mult is single-threaded). A shape "m x k x n:TN" stores A as [k, m]
+/// (op(A) = Aᵀ); ":NT" stores B as [n, k]; plain "m x k x n" is A·B.
 @State(Scope.Benchmark)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class GemmBenchmark {
-    /// "m x k x n".
+    /// "m x k x n", optionally ":TN", ":NT" or ":TT".
     @Param({"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x1024x1024", "4096x1024x16", "16x1024x4096"})
     public String shape;
 
@@ -37,7 +38,8 @@ public class GemmBenchmark {
     @Param({"1", "2"})
     public int threads;
 
-    int m, k, n;
+    int m, k, n, lda, ldb;
+    boolean ta, tb;
     float[] af, bf, cf;
     double[] ad, bd, cd;
     FloatPointer pa, pb, pc;
@@ -47,10 +49,15 @@ public class GemmBenchmark {
 
     @Setup(Level.Trial)
     public void setup() {
-        String[] p = shape.split("x");
+        String[] p = shape.split(":")[0].split("x");
         m = Integer.parseInt(p[0]);
         k = Integer.parseInt(p[1]);
         n = Integer.parseInt(p[2]);
+        String ops = shape.contains(":") ? shape.substring(shape.indexOf(':') + 1) : "NN";
+        ta = ops.charAt(0) == 'T';
+        tb = ops.charAt(1) == 'T';
+        lda = ta ? m : k;
+        ldb = tb ? k : n;
         Parallel.setThreads(threads);
         openblas_nolapack.blas_set_num_threads(threads);
         Random r = new Random(1);
@@ -61,8 +68,8 @@ public class GemmBenchmark {
             pa = new FloatPointer(af);
             pb = new FloatPointer(bf);
             pc = new FloatPointer(cf);
-            ea = new FMatrixRMaj(m, k, true, af);
-            eb = new FMatrixRMaj(k, n, true, bf);
+            ea = ta ? new FMatrixRMaj(k, m, true, af) : new FMatrixRMaj(m, k, true, af);
+            eb = tb ? new FMatrixRMaj(n, k, true, bf) : new FMatrixRMaj(k, n, true, bf);
             ec = new FMatrixRMaj(m, n);
         } else {
             ad = new double[m * k];
@@ -73,8 +80,8 @@ public class GemmBenchmark {
             qa = new DoublePointer(ad);
             qb = new DoublePointer(bd);
             qc = new DoublePointer(cd);
-            da = new DMatrixRMaj(m, k, true, ad);
-            db = new DMatrixRMaj(k, n, true, bd);
+            da = ta ? new DMatrixRMaj(k, m, true, ad) : new DMatrixRMaj(m, k, true, ad);
+            db = tb ? new DMatrixRMaj(n, k, true, bd) : new DMatrixRMaj(k, n, true, bd);
             dc = new DMatrixRMaj(m, n);
         }
     }
@@ -92,34 +99,41 @@ public class GemmBenchmark {
 
     @Benchmark
     public Object rankwise() {
-        if (af != null) Gemm.sgemm(false, false, m, n, k, 1f, af, 0, k, bf, 0, n, 0f, cf, 0, n);
-        else Gemm.dgemm(false, false, m, n, k, 1.0, ad, 0, k, bd, 0, n, 0.0, cd, 0, n);
+        if (af != null) Gemm.sgemm(ta, tb, m, n, k, 1f, af, 0, lda, bf, 0, ldb, 0f, cf, 0, n);
+        else Gemm.dgemm(ta, tb, m, n, k, 1.0, ad, 0, lda, bd, 0, ldb, 0.0, cd, 0, n);
         return af != null ? cf : cd;
     }
 
     @Benchmark
     public Object openblas() {
+        int opA = ta ? openblas.CblasTrans : openblas.CblasNoTrans, opB = tb ? openblas.CblasTrans : openblas.CblasNoTrans;
         if (af != null) {
-            openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasNoTrans, openblas.CblasNoTrans, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
+            openblas.cblas_sgemm(openblas.CblasRowMajor, opA, opB, m, n, k, 1f, pa, lda, pb, ldb, 0f, pc, n);
             return pc;
         }
-        openblas.cblas_dgemm(openblas.CblasRowMajor, openblas.CblasNoTrans, openblas.CblasNoTrans, m, n, k, 1.0, qa, k, qb, n, 0.0, qc, n);
+        openblas.cblas_dgemm(openblas.CblasRowMajor, opA, opB, m, n, k, 1.0, qa, lda, qb, ldb, 0.0, qc, n);
         return qc;
     }
 
     @Benchmark
     public Object ejml() {
         if (af != null) {
-            CommonOps_FDRM.mult(ea, eb, ec);
+            if (ta && tb) CommonOps_FDRM.multTransAB(ea, eb, ec);
+            else if (ta) CommonOps_FDRM.multTransA(ea, eb, ec);
+            else if (tb) CommonOps_FDRM.multTransB(ea, eb, ec);
+            else CommonOps_FDRM.mult(ea, eb, ec);
             return ec;
         }
-        CommonOps_DDRM.mult(da, db, dc);
+        if (ta && tb) CommonOps_DDRM.multTransAB(da, db, dc);
+        else if (ta) CommonOps_DDRM.multTransA(da, db, dc);
+        else if (tb) CommonOps_DDRM.multTransB(da, db, dc);
+        else CommonOps_DDRM.mult(da, db, dc);
         return dc;
     }
 
     /// Floating-point operations of one call, for GFLOP/s.
     static double flops(String shape) {
-        String[] p = shape.split("x");
+        String[] p = shape.split(":")[0].split("x");
         return 2.0 * Double.parseDouble(p[0]) * Double.parseDouble(p[1]) * Double.parseDouble(p[2]);
     }
 }

@@ -284,13 +284,16 @@ public class LinalgBenchmark {
             // Once, in this JVM: does it still run?
             b.forks(0).warmupIterations(0).measurementIterations(1).measurementTime(TimeValue.milliseconds(20));
         } else if (big) {
-            // Each iteration is at least one call. Four warm-up calls let C2 finish compiling the
-            // vector loops, then three measured ones; EJML, 10–30× slower here, gets one of each.
+            // Each measured iteration is one call, three of them. Warm-up runs calls for 3×3 s: C2
+            // needs tens of calls to finish compiling the decompositions' many loops (with four
+            // warm-up calls a 1024×1024 eigh still ran 1.4× its steady time, and a 2048×2048 one was
+            // still speeding up after 3×1.5 s), while LAPACK needs none. EJML, 10–30× slower here,
+            // gets one call of each.
             boolean ejml = methods.equals("ejml");
-            b.warmupIterations(ejml ? 1 : 4).warmupTime(TimeValue.milliseconds(1))
+            b.warmupIterations(ejml ? 1 : 3).warmupTime(TimeValue.milliseconds(ejml ? 1 : 3000))
                     .measurementIterations(ejml ? 1 : 3).measurementTime(TimeValue.milliseconds(1));
         } else {
-            b.warmupIterations(quick ? 2 : 3).warmupTime(TimeValue.milliseconds(quick ? 300 : 1000))
+            b.warmupIterations(quick ? 2 : 5).warmupTime(TimeValue.milliseconds(quick ? 300 : 1000))
                     .measurementIterations(quick ? 3 : 5).measurementTime(TimeValue.milliseconds(quick ? 300 : 1000));
         }
         Map<String, Double> out = new LinkedHashMap<>();

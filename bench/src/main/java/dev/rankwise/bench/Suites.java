@@ -12,11 +12,13 @@ final class Suites {
     private Suites() {}
 
     /// Square products and the shapes of a LoRA layer (N = 4096, d = 1024): x·Wᵀ, x·Aᵀ (n = r) and
-    /// h·Bᵀ (k = r), r = 4…64, as "m x k x n".
+    /// h·Bᵀ (k = r), r = 4…64, as "m x k x n"; then the transposed skinny products of its backward
+    /// (hᵀ·dy, m = r) and of a randomized SVD (Qᵀ·A, 4096², q = 16), as "m x k x n:TN".
     static final String[] GEMM_FULL = {"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x4096x4096",
-            "4096x1024x1024", "4096x1024x4", "4096x1024x16", "4096x1024x64", "4096x4x1024", "4096x16x1024", "4096x64x1024"};
+            "4096x1024x1024", "4096x1024x4", "4096x1024x16", "4096x1024x64", "4096x4x1024", "4096x16x1024", "4096x64x1024",
+            "16x4096x1024:TN", "16x4096x4096:TN", "4096x4096x16"};
     static final String[] GEMM_QUICK = {"256x256x256", "512x512x512", "4096x1024x16", "4096x16x1024"};
-    static final String[] GEMM_SMOKE = {"33x20x47"};
+    static final String[] GEMM_SMOKE = {"33x20x47", "33x20x47:TN"};
     /// EJML (single-threaded, about 3 GFLOP/s here) only up to this many flops, or a run takes hours.
     static final double EJML_MAX_FLOPS = 4e9;
 
@@ -45,8 +47,8 @@ final class Suites {
         if (!o.smoke()) {
             List<String> childArgs = new ArrayList<>(List.of("gemm", "--openblas-only"));
             if (o.quick()) childArgs.add("--quick");
-            if (o.shapes() != null) childArgs.addAll(List.of("--shapes", String.join(",", o.shapes())));
             if (o.threads().length == 1) childArgs.addAll(List.of("--threads", Integer.toString(o.threads()[0])));
+            if (o.shapes() != null) childArgs.addAll(List.of("--shapes", String.join(",", o.shapes())));
             try {
                 for (Row r : BenchMain.child(Map.of("OPENBLAS_CORETYPE", "SkylakeX"), childArgs.toArray(new String[0]))) {
                     avx512.put(r.caseName() + "|" + r.threads(), r.peer());

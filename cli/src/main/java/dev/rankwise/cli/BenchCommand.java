@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/// `rankwise bench NAME [--quick] [--threads N] [--json FILE]`: runs a JMH benchmark with its peers.
+/// `rankwise bench NAME [--quick] [--threads N] [--shapes LIST] [--json FILE]`: runs a JMH benchmark with its peers.
 /// The benchmarks live in the `bench` module, which depends on this one, so they are found by name.
 @Command(name = "bench", description = "Run a JMH benchmark side by side with its peer (gemm, ...).", mixinStandardHelpOptions = true)
 final class BenchCommand implements Callable<Integer> {

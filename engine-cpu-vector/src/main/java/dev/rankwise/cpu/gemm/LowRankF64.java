@@ -16,17 +16,92 @@ public final class LowRankF64 {
 
     /// `y = x Wᵀ + bias + s·((x Aᵀ) ⊙ g) Bᵀ`; y [N, d_out] is overwritten, and so is hOut [N, r] when not
     /// null: it receives h = x Aᵀ, which the backward then need not recompute. Nothing else is modified.
+    ///
+    /// Two passes over x: h = x Aᵀ (the narrow GEMM path), then the dense product with the low-rank
+    /// term riding along as r extra columns of K in its last K block, `[x | u]·[W | B]ᵀ` with u = s·h ⊙ g
+    /// ([#denseLastBlock]), so y is written once instead of being read back for `y += u Bᵀ`.
     public static void forward(int n, int dIn, int dOut, int r, double[] x, double[] w, double[] bias,
                                double[] a, double[] b, double[] g, double s, double[] y, double[] hOut) {
-        double[] u = new double[n * r];
-        Gemm.dgemm(false, true, n, r, dIn, 1, x, 0, dIn, a, 0, dIn, 0, u, 0, r);           // h = x Aᵀ
-        if (hOut != null) System.arraycopy(u, 0, hOut, 0, n * r);
+        double[] h = hOut != null ? hOut : new double[n * r], u = new double[n * r];
+        Gemm.dgemm(false, true, n, r, dIn, 1, x, 0, dIn, a, 0, dIn, 0, h, 0, r);           // h = x Aᵀ
         for (int i = 0; i < n; i++) {                                                     // u = s·h ⊙ g
-            for (int j = 0; j < r; j++) u[i * r + j] *= g == null ? s : s * g[j];
+            for (int j = 0; j < r; j++) u[i * r + j] = h[i * r + j] * (g == null ? s : s * g[j]);
         }
         if (bias != null) for (int i = 0; i < n; i++) System.arraycopy(bias, 0, y, i * dOut, dOut);
-        Gemm.dgemm(false, true, n, dOut, dIn, 1, x, 0, dIn, w, 0, dIn, bias == null ? 0 : 1, y, 0, dOut);  // y (+)= x Wᵀ
-        Gemm.dgemm(false, true, n, dOut, r, 1, u, 0, r, b, 0, r, 1, y, 0, dOut);           // y += u Bᵀ
+        if (n == 0 || dOut == 0) return;
+        // GemmF64 takes every K block but the last: x[:, :k0] W[:, :k0]ᵀ, in the blocks it would use for dIn.
+        int kLast = dIn == 0 ? 0 : dIn - (GemmF64.ceilDiv(dIn, GemmF64.KC) - 1) * GemmF64.ceilDiv(dIn, GemmF64.ceilDiv(dIn, GemmF64.KC));
+        int k0 = dIn - kLast;
+        double beta = bias == null ? 0 : 1;
+        if (k0 > 0) {
+            Gemm.dgemm(false, true, n, dOut, k0, 1, x, 0, dIn, w, 0, dIn, beta, y, 0, dOut);  // y (+)= x Wᵀ, K blocks but the last
+            beta = 1;
+        }
+        denseLastBlock(n, dIn, dOut, r, k0, x, w, u, b, beta, y);
+    }
+
+    /// Per-thread packing buffers of [#denseLastBlock].
+    private static final class Packs {
+        double[] a = new double[0], b = new double[0];
+        final double[] tile = new double[GemmF64.MR * GemmF64.NR];
+    }
+
+    private static final ThreadLocal<Packs> PACKS = ThreadLocal.withInitial(Packs::new);
+
+    /// `y = [x[:, k0:] | u]·[W[:, k0:] | B]ᵀ + beta·y`: one K block of kx = d_in − k0 + r, packed from
+    /// both sources into [GemmF64]'s micro-panel layout and run through its kernel, in row bands over
+    /// the threads (each packs its B panel, as GemmF64 does). x [N, d_in], W [d_out, d_in], u [N, r],
+    /// B [d_out, r]; y [N, d_out] is modified.
+    static void denseLastBlock(int n, int dIn, int dOut, int r, int k0, double[] x, double[] w, double[] u, double[] b,
+                               double beta, double[] y) {
+        int mr = GemmF64.MR, nr = GemmF64.NR, kw = dIn - k0, kx = kw + r;
+        int units = GemmF64.ceilDiv(n, mr);
+        int tasks = Math.min(units, 2L * n * dOut * kx < GemmF64.PARALLEL_FLOPS ? 1 : Parallel.threads());
+        Parallel.forRange(tasks, 1, (t0, t1) -> {
+            Packs pk = PACKS.get();
+            int panels = GemmF64.ceilDiv(dOut, nr);
+            if (pk.b.length < panels * nr * kx) pk.b = new double[panels * nr * kx];
+            double[] pb = pk.b;
+            for (int q = 0; q < panels; q++) {                  // (p, j) of panel q at q·NR·kx + p·NR + j
+                int base = q * nr * kx;
+                for (int j = 0; j < nr; j++) {
+                    int col = q * nr + j;
+                    if (col >= dOut) {
+                        for (int p = 0; p < kx; p++) pb[base + p * nr + j] = 0;
+                        continue;
+                    }
+                    for (int p = 0; p < kw; p++) pb[base + p * nr + j] = w[col * dIn + k0 + p];
+                    for (int p = 0; p < r; p++) pb[base + (kw + p) * nr + j] = b[col * r + p];
+                }
+            }
+            for (int t = t0; t < t1; t++) {
+                int i0 = (int) ((long) units * t / tasks) * mr, i1 = Math.min(n, (int) ((long) units * (t + 1) / tasks) * mr);
+                int mcMax = GemmF64.ceilDiv(GemmF64.ceilDiv(i1 - i0, GemmF64.ceilDiv(i1 - i0, GemmF64.MC)), mr) * mr;
+                if (pk.a.length < mcMax * kx) pk.a = new double[mcMax * kx];
+                double[] pa = pk.a;
+                for (int ic = i0; ic < i1; ic += mcMax) {
+                    int mc = Math.min(mcMax, i1 - ic);
+                    for (int ip = 0; ip < mc; ip += mr) {       // (i, p) of panel ip at ip·kx + p·MR + i
+                        int base = ip * kx;
+                        for (int i = 0; i < mr; i++) {
+                            int row = ic + ip + i;
+                            if (ip + i >= mc) {
+                                for (int p = 0; p < kx; p++) pa[base + p * mr + i] = 0;
+                                continue;
+                            }
+                            for (int p = 0; p < kw; p++) pa[base + p * mr + i] = x[row * dIn + k0 + p];
+                            for (int p = 0; p < r; p++) pa[base + (kw + p) * mr + i] = u[row * r + p];
+                        }
+                    }
+                    for (int jr = 0; jr < dOut; jr += nr) {
+                        for (int ir = 0; ir < mc; ir += mr) {
+                            GemmF64.kernel(kx, pa, ir * kx, pb, jr * kx, y, (ic + ir) * dOut + jr, dOut,
+                                    Math.min(mr, mc - ir), Math.min(nr, dOut - jr), 1, beta, pk.tile);
+                        }
+                    }
+                }
+            }
+        });
     }
 
     /// The gradients with W frozen, each written where its array is non-null: dx [N, d_in], dA [r, d_in],

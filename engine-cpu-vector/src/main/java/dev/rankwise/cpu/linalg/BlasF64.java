@@ -17,6 +17,11 @@ final class BlasF64 {
     /// Below this many matrix elements a GEMV runs on the calling thread: handing work to the pool
     /// costs tens of microseconds, and a bandwidth-bound GEMV gains well under 2× from a second core.
     private static final int PARALLEL_GEMV = 1 << 20;
+    /// Triangle elements above which a SYMV is split over threads. Measured on the 2-core KVM machine
+    /// (F32, one Sapphire Rapids socket shared with other guests): a single thread streams the triangle
+    /// at about 25 GB/s and two threads together at no more (n = 1024–2048 took 329 µs on one thread,
+    /// 366–414 µs on two), so the split only pays on matrices beyond that range.
+    private static final int PARALLEL_SYMV = 1 << 22;
 
     /// C = alpha·op(A)·op(B) + beta·C on column-major operands (C is m×n): the row-major GEMM computes
     /// Cᵀ = op(B)ᵀ·op(A)ᵀ on the same arrays.
@@ -26,6 +31,16 @@ final class BlasF64 {
         Gemm.dgemm(transB, transA, n, m, k, alpha, b, ob, ldb, a, oa, lda, beta, c, oc, ldc);
     }
 
+    /// The lanes of `v` summed first to last. `reduceLanes(ADD)` leaves the order open, and the
+    /// intrinsic's order differs from its Java fallback, so a result would depend on whether the JIT
+    /// had compiled the caller yet: the same seed would give different last bits from call to call.
+    static double sumLanes(DoubleVector v) {
+        double[] l = v.toArray();
+        double s = l[0];
+        for (int i = 1; i < l.length; i++) s += l[i];
+        return s;
+    }
+
     static double dot(int n, double[] x, int ox, double[] y, int oy) {
         int i = 0;
         DoubleVector acc = DoubleVector.zero(S), acc2 = DoubleVector.zero(S);
@@ -33,7 +48,7 @@ final class BlasF64 {
             acc = DoubleVector.fromArray(S, x, ox + i).fma(DoubleVector.fromArray(S, y, oy + i), acc);
             acc2 = DoubleVector.fromArray(S, x, ox + i + L).fma(DoubleVector.fromArray(S, y, oy + i + L), acc2);
         }
-        double sum = acc.add(acc2).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        double sum = sumLanes(acc.add(acc2));
         for (; i < n; i++) sum += x[ox + i] * y[oy + i];
         return sum;
     }
@@ -149,8 +164,8 @@ final class BlasF64 {
                 s2 = DoubleVector.fromArray(S, a, a2 + i).fma(xv, s2);
                 s3 = DoubleVector.fromArray(S, a, a3 + i).fma(xv, s3);
             }
-            double t0 = s0.reduceLanes(jdk.incubator.vector.VectorOperators.ADD), t1 = s1.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            double t2 = s2.reduceLanes(jdk.incubator.vector.VectorOperators.ADD), t3 = s3.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            double t0 = sumLanes(s0), t1 = sumLanes(s1);
+            double t2 = sumLanes(s2), t3 = sumLanes(s3);
             for (; i < m; i++) {
                 double xi = x[ox + i];
                 t0 += a[a0 + i] * xi;
@@ -169,7 +184,7 @@ final class BlasF64 {
     /// y = A·x for symmetric A n×n of which only the lower triangle is read (x, y contiguous, y
     /// overwritten). One pass over each column does both its dot product and its axpy.
     static void symvLower(int n, double[] a, int oa, int lda, double[] x, int ox, double[] y, int oy) {
-        int parts = (long) n * n / 2 < PARALLEL_GEMV ? 1 : Parallel.threads();
+        int parts = (long) n * n / 2 < PARALLEL_SYMV ? 1 : Parallel.threads();
         if (parts == 1) {
             java.util.Arrays.fill(y, oy, oy + n, 0);
             symvCols(0, n, n, a, oa, lda, x, ox, y, oy);
@@ -177,9 +192,11 @@ final class BlasF64 {
         }
         // Columns split so each part holds about the same share of the triangle; private accumulators.
         double[][] acc = new double[parts][n];
-        Parallel.forRange(parts, 1, (s, e) -> {
+        RangeTask part = (s, e) -> {
             for (int p = s; p < e; p++) symvCols(triangleSplit(n, parts, p), triangleSplit(n, parts, p + 1), n, a, oa, lda, x, ox, acc[p], 0);
-        });
+        };
+        if (parts == 2) Fork.both(() -> part.run(0, 1), () -> part.run(1, 2));
+        else Parallel.forRange(parts, 1, part::run);
         for (int i = 0; i < n; i++) {
             double v = 0;
             for (int p = 0; p < parts; p++) v += acc[p][i];
@@ -225,10 +242,10 @@ final class BlasF64 {
                 yv = p3.fma(v3, yv);
                 yv.intoArray(y, oy + i);
             }
-            t0 += s0.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t1 += s1.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t2 += s2.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-            t3 += s3.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            t0 += sumLanes(s0);
+            t1 += sumLanes(s1);
+            t2 += sumLanes(s2);
+            t3 += sumLanes(s3);
             for (; i < n; i++) {
                 double xi = x[ox + i], p0 = a[a0 + i], p1 = a[a1 + i], p2 = a[a2 + i], p3 = a[a3 + i];
                 t0 += p0 * xi;
@@ -253,7 +270,7 @@ final class BlasF64 {
                 acc = av.fma(DoubleVector.fromArray(S, x, ox + i), acc);
                 xjv.fma(av, DoubleVector.fromArray(S, y, oy + i)).intoArray(y, oy + i);
             }
-            double t = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            double t = sumLanes(acc);
             for (; i < n; i++) {
                 t += a[col + i] * x[ox + i];
                 y[oy + i] += xj * a[col + i];
@@ -262,9 +279,17 @@ final class BlasF64 {
         }
     }
 
+    @FunctionalInterface
+    private interface RangeTask {
+        void run(int start, int end);
+    }
+
     /// dst (cols×rows, leading dim ldd) = srcᵀ for src rows×cols (leading dim lds), in cache tiles.
     static void transpose(int rows, int cols, double[] src, int os, int lds, double[] dst, int od, int ldd) {
-        final int tile = 32;
+        // 8×8 tiles: with power-of-two leading dimensions a tile's rows all fall into a few L1 sets,
+        // and 32 of them (plus the source's) overflow those sets' ways; measured (F32, one thread) 2–3×
+        // faster than 32×32 tiles at n = 512–2048, and faster than 16×16.
+        final int tile = 8;
         for (int i0 = 0; i0 < rows; i0 += tile) {
             int i1 = Math.min(rows, i0 + tile);
             for (int j0 = 0; j0 < cols; j0 += tile) {
@@ -277,14 +302,23 @@ final class BlasF64 {
     }
 
     static double maxAbs(double[] a) {
-        double m = 0;
-        for (double v : a) m = Math.max(m, Math.abs(v));
+        DoubleVector acc = DoubleVector.zero(S);
+        int i = 0;
+        for (; i + L <= a.length; i += L) acc = acc.max(DoubleVector.fromArray(S, a, i).abs());
+        double m = acc.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
+        for (; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
         return m;
     }
 
-    /// a ·= 2^e, exactly.
+    /// a ·= 2^e, exactly: a product with a normal power of two rounds like scalb (only results in the
+    /// subnormal range round at all), so it runs as a vector multiply while 2^e is normal.
     static void scale(double[] a, int e) {
         if (e == 0) return;
-        for (int i = 0; i < a.length; i++) a[i] = Math.scalb(a[i], e);
+        double p = Math.scalb((double) 1, e);
+        if (Math.getExponent(p) < Double.MIN_EXPONENT || Double.isInfinite(p)) {
+            for (int i = 0; i < a.length; i++) a[i] = Math.scalb(a[i], e);
+            return;
+        }
+        scal(a.length, p, a, 0);
     }
 }

@@ -1,5 +1,7 @@
 package dev.rankwise.cpu.linalg;
 
+import dev.rankwise.cpu.Parallel;
+
 /// Householder reflectors on column-major F32 matrices: generation (LAPACK's dlarfg), the compact WY
 /// block form `H_0⋯H_{k−1} = I − V·T·Vᵀ` (Schreiber & Van Loan 1989; dlarft) applied with two GEMMs
 /// (dlarfb), the blocked QR factorization (dgeqrf) and the explicit or implicit Q (dorgqr, dormqr).
@@ -12,6 +14,8 @@ final class HouseholderF32 {
     /// Reflectors per block when applying or forming Q: wider blocks give the GEMMs a longer inner
     /// dimension; the T factor's cost, NBQ²·m per block, stays small.
     static final int NBQ = 64;
+    /// Below this many m·n·k the explicit Q is formed on the calling thread.
+    private static final long PARALLEL_APPLY = 1L << 24;
 
     /// Turns x = a[o .. o+n) into β·e₁ by H = I − τ·v·vᵀ with v = (1, v₂…): a[o] becomes β and a[o+1..]
     /// becomes v₂…; returns τ (0 when x is already a multiple of e₁).
@@ -120,15 +124,46 @@ final class HouseholderF32 {
 
     /// C (m×n at `oc`, ld ldc) ← Q·C for Q = H_0⋯H_{k−1} stored by [#geqrf] at `oa`. With `identityStart` C is
     /// taken to be [I; 0] on entry (its first columns untouched by later reflectors are skipped), which
-    /// forms Q's first n columns explicitly (dorgqr).
+    /// forms Q's first n columns explicitly (dorgqr). On several threads C's columns are split into
+    /// bands of equal work, each band updated by its own thread with single-threaded GEMMs: the GEMMs
+    /// here have a short inner dimension (NBQ) or a short output (NBQ rows), which the GEMM's own split
+    /// serves poorly, while the bands are independent (each recomputes the small T factors).
     static void applyQ(int m, int n, int k, float[] a, int oa, int lda, float[] tau, int ot, float[] c, int oc, int ldc, boolean identityStart) {
+        int parts = (long) m * n * k < PARALLEL_APPLY ? 1 : Math.min(Parallel.threads(), Math.max(1, n / NBQ));
+        if (parts == 1) {
+            applyQCols(m, 0, n, k, a, oa, lda, tau, ot, c, oc, ldc, identityStart);
+            return;
+        }
+        // Column c costs Σ over the blocks that reach it of (m − j): with identityStart only blocks j ≤ c.
+        /*keep*/double[] work = new /*keep*/double[n + 1];
+        for (int col = 0; col < n; col++) {
+            /*keep*/double w = 0;
+            for (int j = 0; j < k; j += NBQ) if (!identityStart || j <= col) w += m - j;
+            work[col + 1] = work[col] + w;
+        }
+        int[] split = new int[parts + 1];
+        split[parts] = n;
+        for (int p = 1, col = 0; p < parts; p++) {
+            while (col < n && work[col] < work[n] * p / parts) col++;
+            split[p] = col;
+        }
+        Parallel.forRange(parts, 1, (s0, s1) -> {
+            for (int p = s0; p < s1; p++) applyQCols(m, split[p], split[p + 1], k, a, oa, lda, tau, ot, c, oc, ldc, identityStart);
+        });
+    }
+
+    /// Columns [c0, c1) of [#applyQ].
+    private static void applyQCols(int m, int c0, int c1, int k, float[] a, int oa, int lda, float[] tau, int ot, float[] c, int oc, int ldc,
+                                   boolean identityStart) {
+        if (c0 >= c1) return;
         float[] v = new float[m * NBQ], t = new float[NBQ * NBQ];
         for (int j = (k - 1) / NBQ * NBQ; j >= 0; j -= NBQ) {
             int jb = Math.min(NBQ, k - j);
+            int from = identityStart ? Math.max(c0, j) : c0;
+            if (from >= c1) continue;
             copyV(m - j, jb, a, oa + j * lda + j, lda, v);
             larft(m - j, jb, v, tau, ot + j, t);
-            int c0 = identityStart ? j : 0;
-            applyLeft(false, m - j, n - c0, jb, v, t, c, oc + c0 * ldc + j, ldc);
+            applyLeft(false, m - j, c1 - from, jb, v, t, c, oc + from * ldc + j, ldc);
         }
     }
 

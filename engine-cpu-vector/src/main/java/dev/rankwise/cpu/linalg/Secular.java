@@ -1,7 +1,6 @@
 package dev.rankwise.cpu.linalg;
 
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /// Roots of the secular equation `f(x) = 1/ρ + Σ w_i/(p_i − x) = 0` (poles p ascending, weights
@@ -25,12 +24,14 @@ final class Secular {
         DoubleVector vpo = DoubleVector.broadcast(S, po), vt = DoubleVector.broadcast(S, t);
         for (; i + l <= to; i += l) {
             DoubleVector delta = DoubleVector.fromArray(S, p, i).sub(vpo).sub(vt);
-            DoubleVector q = DoubleVector.fromArray(S, w, i).div(delta);
+            // One division per pole: q/δ as q·(1/δ) (the derivative only steers the step).
+            DoubleVector inv = DoubleVector.broadcast(S, 1).div(delta);
+            DoubleVector q = DoubleVector.fromArray(S, w, i).mul(inv);
             vs = vs.add(q);
-            vd = vd.add(q.div(delta));
+            vd = q.fma(inv, vd);
             va = va.add(q.abs());
         }
-        double sum = vs.reduceLanes(VectorOperators.ADD), der = vd.reduceLanes(VectorOperators.ADD), abs = va.reduceLanes(VectorOperators.ADD);
+        double sum = BlasF64.sumLanes(vs), der = BlasF64.sumLanes(vd), abs = BlasF64.sumLanes(va);   // fixed order, see sumLanes
         for (; i < to; i++) {
             double delta = (p[i] - po) - t, q = w[i] / delta;
             sum += q;

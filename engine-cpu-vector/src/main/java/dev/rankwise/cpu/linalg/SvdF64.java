@@ -51,11 +51,18 @@ final class SvdF64 {
         double[] u = HouseholderF64.formQ(wm, bigN, bigN, w, 0, wm, b.tauq(), 0);
         double[] v = formP(bigN, w, wm, b.taup());
         int um = wm;
-        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, u, um, bigN, um));
-        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, v, bigN, bigN, bigN));
-        BidiagonalQr.iterate(d, e, bigN, EPS, uLog, vLog);
-        uLog.flush();
-        vLog.flush();
+        // On several threads the logs apply asynchronously: U's and V's batches each on a worker while
+        // the scalar iteration goes on recording the next ones.
+        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, u, um, bigN, um), true);
+        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, v, bigN, bigN, bigN), true);
+        try {
+            BidiagonalQr.iterate(d, e, bigN, EPS, uLog, vLog);
+            uLog.flush();
+            vLog.flush();
+        } finally {
+            uLog.await();
+            vLog.await();
+        }
         for (int i = 0; i < bigN; i++) {
             if (d[i] < 0) {
                 d[i] = -d[i];

@@ -16,6 +16,8 @@ final class TridiagonalDcF64 {
 
     /// Blocks up to this size use the QL iteration.
     static final int LEAF = 32;
+    /// Subproblems at least this large solve their halves in parallel.
+    private static final int PARALLEL_SPLIT = 192;
     private static final /*keep*/double EPS = 0x1p-53;
 
     /// Z (n×n, column-major) with T = Z·diag(d)·Zᵀ; d (diagonal) is overwritten with the eigenvalues in
@@ -30,8 +32,18 @@ final class TridiagonalDcF64 {
         /*keep*/double rho = e[off + n1 - 1];
         d[off + n1 - 1] -= Math.abs(rho);
         d[off + n1] -= Math.abs(rho);
-        double[] z1 = solve(d, e, off, n1), z2 = solve(d, e, off + n1, n2);
-        return merge(d, off, n1, n2, rho, z1, z2);
+        // The halves touch disjoint parts of d and e: on several threads the top split solves them
+        // side by side (nested splits then run on the worker that holds them).
+        double[][] z = new double[2][];
+        if (n >= PARALLEL_SPLIT) {
+            Parallel.forRange(2, 1, (h0, h1) -> {
+                for (int h = h0; h < h1; h++) z[h] = h == 0 ? solve(d, e, off, n1) : solve(d, e, off + n1, n2);
+            });
+        } else {
+            z[0] = solve(d, e, off, n1);
+            z[1] = solve(d, e, off + n1, n2);
+        }
+        return merge(d, off, n1, n2, rho, z[0], z[1]);
     }
 
     private static double[] leaf(/*keep*/double[] d, /*keep*/double[] e, int off, int n) {
@@ -153,8 +165,14 @@ final class TridiagonalDcF64 {
         // The kept columns of Q times U, the top rows and the bottom rows separately, each from only the
         // columns nonzero there (half the flops of the full product when nothing mixed); the deflated
         // columns stay.
-        multiplyKept(q, n, 0, n1, kept, k, rows, 1, u);
-        multiplyKept(q, n, n1, n2, kept, k, rows, 2, u);
+        // The two products are independent: on several threads each runs on its own (their GEMMs, with
+        // a few hundred rows, gain less from the GEMM's own split).
+        Parallel.forRange(2, n >= PARALLEL_SPLIT ? 1 : 2, (h0, h1) -> {
+            for (int h = h0; h < h1; h++) {
+                if (h == 0) multiplyKept(q, n, 0, n1, kept, nk, rows, 1, u);
+                else multiplyKept(q, n, n1, n2, kept, nk, rows, 2, u);
+            }
+        });
         return sorted(d, off, lam, q, n, n);
     }
 
@@ -164,10 +182,14 @@ final class TridiagonalDcF64 {
         int[] cols = new int[k];
         int kc = 0;
         for (int i = 0; i < k; i++) if ((rows[kept[i]] & half) != 0) cols[kc++] = i;
-        double[] qs = new double[nr * kc], us = new double[kc * k], out = new double[nr * k];
-        for (int c = 0; c < kc; c++) {
-            System.arraycopy(q, kept[cols[c]] * n + r0, qs, c * nr, nr);
-            for (int j = 0; j < k; j++) us[j * kc + c] = u[j * k + cols[c]];
+        double[] qs = new double[nr * kc], out = new double[nr * k];
+        for (int c = 0; c < kc; c++) System.arraycopy(q, kept[cols[c]] * n + r0, qs, c * nr, nr);
+        // U's rows `cols`, gathered column by column (U's columns are contiguous); none to gather
+        // when every kept column is nonzero here.
+        double[] us = u;
+        if (kc < k) {
+            us = new double[kc * k];
+            for (int j = 0; j < k; j++) for (int c = 0; c < kc; c++) us[j * kc + c] = u[j * k + cols[c]];
         }
         BlasF64.gemm(false, false, nr, k, kc, 1, qs, 0, nr, us, 0, kc, 0, out, 0, nr);
         for (int i = 0; i < k; i++) System.arraycopy(out, i * nr, q, kept[i] * n + r0, nr);

@@ -1,5 +1,7 @@
 package dev.rankwise.cpu.linalg;
 
+import dev.rankwise.cpu.Parallel;
+
 /// Householder tridiagonalization `A = Q·T·Qᵀ` of a symmetric F64 matrix stored column-major, of
 /// which only the lower triangle is read and updated, blocked as in LAPACK's dsytrd/dlatrd: a panel of
 /// NB columns is reduced with symmetric matrix-vector products, accumulating W so that the rest is
@@ -12,6 +14,8 @@ final class TridiagonalF64 {
     private static final int CROSSOVER = 128;
     /// Column-block width of the lower-triangular rank-2k update.
     private static final int UPDATE_BLOCK = 256;
+    /// Above this many n²·k the rank-2k update is split over threads.
+    private static final long PARALLEL_UPDATE = 1L << 22;
 
     /// d [n], e [n−1] (T's subdiagonal), τ [n−1]; reflector i is stored in A(i+2:n, i) with its unit
     /// entry at row i+1.
@@ -74,12 +78,18 @@ final class TridiagonalF64 {
     }
 
     /// Lower triangle (and diagonal blocks whole) of C (n×n) −= V·Wᵀ + W·Vᵀ for V, W n×k.
+    /// The column blocks are independent: on several threads they are dealt out to the pool (narrower
+    /// blocks, so the shrinking ones balance) and each block's GEMMs run on one thread.
     static void syr2kLower(int n, int k, double[] v, int ov, int ldv, double[] w, int ow, int ldw, double[] c, int oc, int ldc) {
-        for (int j = 0; j < n; j += UPDATE_BLOCK) {
-            int jb = Math.min(UPDATE_BLOCK, n - j), rows = n - j;
-            int cb = oc + j * ldc + j;
-            BlasF64.gemm(false, true, rows, jb, k, -1, v, ov + j, ldv, w, ow + j, ldw, 1, c, cb, ldc);
-            BlasF64.gemm(false, true, rows, jb, k, -1, w, ow + j, ldw, v, ov + j, ldv, 1, c, cb, ldc);
-        }
+        int nb = Parallel.threads() > 1 && (long) n * n * k >= PARALLEL_UPDATE ? UPDATE_BLOCK / 2 : UPDATE_BLOCK;
+        int blocks = (n + nb - 1) / nb;
+        Parallel.forRange(blocks, nb == UPDATE_BLOCK ? blocks : 1, (b0, b1) -> {
+            for (int b = b0; b < b1; b++) {
+                int j = b * nb, jb = Math.min(nb, n - j), rows = n - j;
+                int cb = oc + j * ldc + j;
+                BlasF64.gemm(false, true, rows, jb, k, -1, v, ov + j, ldv, w, ow + j, ldw, 1, c, cb, ldc);
+                BlasF64.gemm(false, true, rows, jb, k, -1, w, ow + j, ldw, v, ov + j, ldv, 1, c, cb, ldc);
+            }
+        });
     }
 }

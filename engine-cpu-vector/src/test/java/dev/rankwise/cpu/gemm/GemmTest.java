@@ -60,6 +60,31 @@ class GemmTest {
         check(new Random(3), new Case(3, GemmF32.NC + 37, 5, false, true, 1, 1, 0, 0, 0, 0, 0, 0));
     }
 
+    /// The skinny paths ([GemmNarrowF64]) across their own blocks: narrow products with K over several
+    /// chunks (with a remainder that is not a multiple of the vector length), few-row products with K
+    /// over several blocks and n past one packed strip of B, short products (k ≤ SHORT_K) with row and
+    /// column remainders, K = 1, one row, and the sizes at which each path hands over to the packed
+    /// one; every transpose, on 1 and 2 threads.
+    @Test
+    void skinnyPathsAcrossTheirBlocks() {
+        Random rnd = new Random(5);
+        int[][] shapes = {{9, 5, 2 * GemmNarrowF32.K_CHUNK + 37}, {6, 2 * GemmF32.NR - 1, 300}, {6, 2 * GemmF64.NR, 300},
+                {5, 64, 70}, {70, 64, 4000}, {1, 3, 2100}, {3, 1, 17},
+                {1, 40, 130}, {7, 1100, 3 * GemmNarrowF32.KS + 5}, {GemmNarrowF32.FEW_M, 70, 200}, {GemmNarrowF32.FEW_M + 1, 70, 20},
+                {16, GemmNarrowF32.WS + 33, 1}, {16, 2 * GemmNarrowF64.WS + 1, 66},
+                {100, 70, GemmNarrowF32.SHORT_K}, {GemmNarrowF32.FEW_M + 1, 200, 1}, {300, 1100, 17}, {97, 130, GemmNarrowF32.SHORT_K + 1}};
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            for (int[] sh : shapes) {
+                for (int t = 0; t < 4; t++) {
+                    boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                    check(rnd, new Case(sh[0], sh[1], sh[2], ta, tb, 0.75, 0, 1, 2, 3, 2, 1, 3));
+                    check(rnd, new Case(sh[0], sh[1], sh[2], ta, tb, -1.25, 0.5, 0, 0, 0, 0, 0, 0));
+                }
+            }
+        }
+    }
+
     @Property(tries = 80)
     void randomShapesTransposesAndOffsets(@ForAll @IntRange(min = 0, max = 1_000_000) int seed) {
         Random rnd = new Random(seed);

@@ -6,15 +6,15 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /// Derives the F32 GEMM and fused low-rank kernels from their hand-written F64 templates (STYLE:
-/// generate the second type, don't copy it): `GemmF64` → `GemmF32`, `LowRankF64` → `LowRankF32`. They
-/// differ only in element type: the tile is MR rows × 2 vectors in both, so NR and the blocking in
-/// elements follow from the vector length. Run from the repository root after editing a template:
+/// generate the second type, don't copy it): `GemmF64` → `GemmF32`, `GemmNarrowF64` → `GemmNarrowF32`,
+/// `LowRankF64` → `LowRankF32`. They differ only in element type: the tile is MR rows × 2 vectors in
+/// both, so NR and the blocking in elements follow from the vector length. Run from the repository root after editing a template:
 /// `java engine-cpu-vector/src/test/java/dev/rankwise/cpu/gemm/GenerateGemmF32.java`.
 /// `GeneratedGemmTest` fails while a checked-in file is stale.
 public final class GenerateGemmF32 {
     static final Path DIR = Path.of("src/main/java/dev/rankwise/cpu/gemm");
     /// Template → generated class.
-    static final String[][] PAIRS = {{"GemmF64", "GemmF32"}, {"LowRankF64", "LowRankF32"}};
+    static final String[][] PAIRS = {{"GemmF64", "GemmF32"}, {"GemmNarrowF64", "GemmNarrowF32"}, {"LowRankF64", "LowRankF32"}};
 
     public static void main(String[] args) throws IOException {
         Path dir = Files.isDirectory(DIR) ? DIR : Path.of("engine-cpu-vector").resolve(DIR);
@@ -34,6 +34,7 @@ public final class GenerateGemmF32 {
         String body = (f64.substring(0, at) + "\u0000" + f64.substring(end))
                 .replace(from, to)
                 .replace("GemmF64", "GemmF32")
+                .replace("GemmNarrowF64", "GemmNarrowF32")
                 .replace("Gemm.dgemm", "Gemm.sgemm")
                 .replace("/// F64 ", "/// F32 ")
                 .replace("DoubleVector", "FloatVector")

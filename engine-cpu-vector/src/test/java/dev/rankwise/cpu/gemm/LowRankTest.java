@@ -34,7 +34,7 @@ class LowRankTest {
 
     @Test
     void overrideMatchesComposedDefault() {
-        int[][] cases = {{37, 20, 33, 5}, {1, 16, 16, 1}, {600, 300, 200, 7}, {130, 64, 96, 16}};
+        int[][] cases = {{37, 20, 33, 5}, {1, 16, 16, 1}, {600, 300, 200, 7}, {130, 64, 96, 16}, {70, 600, 40, 16}, {9, 1, 3, 1}};
         for (int threads : new int[] {1, 2}) {
             Parallel.setThreads(threads);
             for (int[] c : cases) {

@@ -13,14 +13,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /// Every decomposition by its defining identities, on shapes that take every code path (unblocked and
-/// blocked panels, QR-first tall SVD, wide through the transpose), in F32 and F64, and compared with
+/// blocked panels, QR-first tall SVD, wide through the transpose, and from n ≈ 260 the splits over two
+/// threads when the pool has them), in F32 and F64, and compared with
 /// EJML on the same input. Tolerances: see [LinalgCheck]. Values compared with EJML's are checked to
 /// `tol·‖A‖_F`: by Weyl's inequality a backward error of `tol·‖A‖_F` moves each singular value or
 /// eigenvalue by at most that much.
 class DecompositionIdentitiesTest {
     @ParameterizedTest
     @CsvSource({"1,1,F64", "7,5,F64", "5,7,F32", "40,12,F32", "12,40,F64", "150,150,F32", "150,150,F64",
-            "260,140,F32", "140,160,F64", "300,40,F64", "33,300,F32"})
+            "260,140,F32", "140,160,F64", "300,40,F64", "33,300,F32", "280,280,F64"})
     void svd(int m, int n, DType dt) {
         Tensor a = gaussian(m * 131L + n, dt, m, n);
         double tol = tol(dt), scale = f64(a).norm().item();
@@ -39,7 +40,7 @@ class DecompositionIdentitiesTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1,1,F32", "9,6,F64", "6,9,F32", "100,100,F32", "200,70,F64", "70,130,F64", "300,33,F32"})
+    @CsvSource({"1,1,F32", "9,6,F64", "6,9,F32", "100,100,F32", "200,70,F64", "70,130,F64", "300,33,F32", "320,280,F32"})
     void qrReducedAndComplete(int m, int n, DType dt) {
         Tensor a = gaussian(m * 7L + n, dt, m, n);
         double tol = tol(dt), scale = f64(a).norm().item();
@@ -69,7 +70,7 @@ class DecompositionIdentitiesTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1,F64", "8,F32", "150,F32", "150,F64", "260,F64"})
+    @CsvSource({"1,F64", "8,F32", "150,F32", "150,F64", "260,F64", "420,F32"})
     void eigh(int n, DType dt) {
         Tensor a = symmetric(n * 3L, dt, n);
         double tol = tol(dt), scale = f64(a).norm().item();

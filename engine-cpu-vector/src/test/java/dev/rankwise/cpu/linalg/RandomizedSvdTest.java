@@ -51,6 +51,19 @@ class RandomizedSvdTest {
         }
     }
 
+    /// The same call gives the same bits before and after the JIT compiles it: the first calls run
+    /// interpreted, later ones C2-compiled, and a lane sum whose order differs between the two
+    /// (`reduceLanes`) changed the last bits after a few dozen calls.
+    @Test
+    void sameBitsBeforeAndAfterTheJitCompiles() {
+        Tensor a = Tensor.randn(new Generator(1), DType.F64, 22, 150);
+        double[] first = Linalg.svdLowRank(a, 8, 1, new Generator(5)).s().toDoubleArray();
+        for (int call = 1; call < 400; call++) {
+            double[] s = Linalg.svdLowRank(a, 8, 1, new Generator(5)).s().toDoubleArray();
+            assertArrayEquals(first, s, "call " + call + " differs from the first");
+        }
+    }
+
     @Test
     void seededAndMorePowerIterationsHelp() {
         double[] sv = new double[100];

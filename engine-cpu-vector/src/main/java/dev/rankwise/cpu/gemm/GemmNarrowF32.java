@@ -1,0 +1,329 @@
+package dev.rankwise.cpu.gemm;
+
+import dev.rankwise.cpu.Parallel;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/// F32 GEMM for skinny products, where C or op(A) has few rows or columns and the packed path of
+/// [GemmF32] would spend its time copying the big operand rather than multiplying (for n ≤ 64, packing
+/// A costs about as much as the product). Three paths, each reading the big operand once, in place or
+/// through a copy that stays in L1/L2:
+///
+/// - [#narrow]: few columns of C (`x·Aᵀ`, `dy·B` in a LoRA layer, `A·Ω` in a randomized SVD): dot
+///   products along K of rows of A, read in place, with columns of op(B).
+/// - [#fewRows]: few rows of C and long rows of B (`hᵀ·dy`, `Qᵀ·A`): B streams through in strips of
+///   MR×NR tiles while op(A) and C stay in cache; the work splits over columns of C, so a long-K
+///   reduction needs no final sum.
+/// - [#shortK]: short K and many rows (`u·Bᵀ`, `dh·A`): C is the big operand, written once in MR-row
+///   bands from a once-packed op(B).
+///
+/// Called by [GemmF32#gemm] when [#takes] says so; arguments validated by [Gemm].
+///
+/// GENERATED from `GemmNarrowF64.java` by `GenerateGemmF32` (engine-cpu-vector tests). Do not edit.
+final class GemmNarrowF32 {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length(), MR = GemmF32.MR, NR = GemmF32.NR;
+    /// [#narrow] takes op(A) row-major with k ≥ L and n < 2·NR, or n ≤ 64 with A small (m·k ≤
+    /// NARROW_A elements, about L2-sized; a larger A streams from memory while the packed path reads the
+    /// wider op(B) from L1). Measured (GFLOP/s, narrow vs packed): F64 64×1024·1024×16 46 vs 24,
+    /// 4096×1024·1024×16 32 vs 28; F32 64×1024·1024×32 92 vs 48, 4096×1024·1024×32 69 vs 72,
+    /// 256×1024·1024×64 119 vs 96, 4096×1024·1024×64 68 vs 98.
+    static final int NARROW_A = 1 << 18;
+    /// At most this many rows of C take [#fewRows] (when [#narrow] does not take the product).
+    static final int FEW_M = 64;
+    /// [#narrow] walks K in chunks of this many elements, so that the 4 rows of A it rereads for each
+    /// group of 4 columns stay in L1 (16 KiB F32 or 32 KiB F64 on 512-bit vectors). Measured (F32,
+    /// 4096×1024·1024×16, before the lane tree was written out): chunks of 16·L, 32·L, 64·L, 128·L ran
+    /// at 40, 50, 74, 69 GFLOP/s; shorter chunks pay the lane reduction and C update too often.
+    static final int K_CHUNK = 64 * L;
+    /// At most this many columns of op(A) take [#shortK] (when neither other path takes the product).
+    /// Measured (1 thread, 4096×k·k×1024, GFLOP/s, short vs packed): F32 k = 16 86 vs 58, k = 64 126 vs
+    /// 117; F64 k = 16 48 vs 26, k = 64 61 vs 43.
+    static final int SHORT_K = 64;
+    /// [#fewRows] packs B in KS×WS blocks: KS rows of 4 KiB each (WS = 32·NR elements, F32 and F64
+    /// alike on 512-bit vectors), 256 KiB in all, in L2. Measured on 16×4096 · 4096×{1024, 4096}: KS = 64
+    /// is twice as fast as KS = 128 or 256 (more rows than the L2 streamer tracks), and 4 KiB rows beat
+    /// 0.5–2 KiB by 5–20%.
+    static final int KS = 64, WS = 32 * NR;
+    /// Index vectors that pick the even and the odd lanes of two vectors, for [#dot4x4]'s lane sums.
+    private static final FloatVector EVEN, ODD;
+
+    static {
+        float[] even = new float[L], odd = new float[L];
+        for (int l = 0; l < L; l++) {
+            even[l] = 2 * l;
+            odd[l] = 2 * l + 1;
+        }
+        EVEN = FloatVector.fromArray(S, even, 0);
+        ODD = FloatVector.fromArray(S, odd, 0);
+    }
+
+    private GemmNarrowF32() {}
+
+    /// Per-thread scratch, reused across calls so hot loops allocate nothing.
+    private static final class Scratch {
+        final float[] dots = new float[16];
+        final float[] tile = new float[MR * NR];
+        float[] a = new float[0], b = new float[0];
+
+        float[] a(int size) {
+            if (a.length < size) a = new float[size];
+            return a;
+        }
+
+        float[] b(int size) {
+            if (b.length < size) b = new float[size];
+            return b;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /// Whether a skinny path takes op(A)·op(B) (m×k times k×n).
+    static boolean takes(boolean ta, boolean tb, int m, int n, int k) {
+        return narrows(ta, m, n, k) || m <= FEW_M || k <= SHORT_K;
+    }
+
+    private static boolean narrows(boolean ta, int m, int n, int k) {
+        return !ta && k >= L && (n < 2 * NR || n <= 64 && (long) m * k <= NARROW_A);
+    }
+
+    /// `C = alpha·op(A)·op(B) + beta·C` on up to `tasks` threads, for a product that [#takes] says is skinny.
+    static void gemm(int tasks, boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
+                     float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+        if (narrows(ta, m, n, k)) narrow(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        else if (m > FEW_M) shortK(tasks, ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        else fewRows(tasks, ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+    }
+
+    /// Few columns of C, op(A) row-major, such as `x·Aᵀ` in a LoRA layer: each C(i, j) is a dot product
+    /// along K of row i of A, read in place, and column j of op(B), contiguous when B is stored
+    /// transposed (else copied so once). No lanes idle on the narrow side and A is read once; K goes in
+    /// chunks of [#K_CHUNK] so that a 4-row group of A is reread from L1 for each group of 4 columns.
+    static void narrow(int tasks, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
+                       float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+        float[] bt = b;
+        int offT = offB, ldt = ldb;
+        if (!tb) {                                          // op(B)(p, j) = b[p·ldb + j]: gather columns
+            bt = SCRATCH.get().b(n * k);
+            for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[offB + p * ldb + j];
+            offT = 0;
+            ldt = k;
+        }
+        float[] cols = bt;
+        int chunks = GemmF32.ceilDiv(k, K_CHUNK), kch = GemmF32.ceilDiv(GemmF32.ceilDiv(k, chunks), L) * L;
+        int oT = offT, lT = ldt, groups = GemmF32.ceilDiv(m, 4), t = Math.min(tasks, groups);
+        Parallel.forRange(groups, Math.max(1, groups / Math.max(1, t)), (s, e) -> {
+            float[] out = SCRATCH.get().dots;
+            for (int g = s; g < e; g++) {
+                int i0 = 4 * g, rows = Math.min(4, m - i0);
+                for (int pc = 0; pc < k; pc += kch) {
+                    int kc = Math.min(kch, k - pc);
+                    float betaNow = pc == 0 ? beta : 1;    // later chunks add to the first
+                    for (int j0 = 0; j0 < n; j0 += 4) {
+                        int nj = Math.min(4, n - j0);
+                        dot4x4(kc, a, offA + i0 * lda + pc, lda, rows, cols, oT + j0 * lT + pc, lT, nj, out);
+                        for (int i = 0; i < rows; i++) {
+                            int o = offC + (i0 + i) * ldc + j0;
+                            for (int j = 0; j < nj; j++) {
+                                float v = alpha * out[4 * i + j];
+                                c[o + j] = betaNow == 0 ? v : v + betaNow * c[o + j];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Few rows of C (m ≤ [#FEW_M]), such as `hᵀ·dy` (the LoRA gradient of B) or `Qᵀ·A` (randomized
+    /// SVD): per K block, op(A) (m×KS, tiny) is packed once, then B goes by in KS×WS blocks, each packed
+    /// into NR-column micro-panels that stay in L2 while all MR-row tiles of C take [GemmF32#kernel]
+    /// over them. C (m×n) is read and written once per K block and stays in L2 for m·n ≲ 2^17. B is read
+    /// once, in rows of WS contiguous elements, so the prefetchers follow it. Tasks split the columns.
+    static void fewRows(int tasks, boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
+                        float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+        int units = GemmF32.ceilDiv(n, NR), t = Math.min(tasks, units);
+        int kcMax = GemmF32.ceilDiv(k, GemmF32.ceilDiv(k, KS)), mp = GemmF32.ceilDiv(m, MR) * MR;
+        Parallel.forRange(t, 1, (s, e) -> {
+            Scratch buf = SCRATCH.get();
+            float[] pa = buf.a(mp * kcMax), pb = buf.b(kcMax * WS);
+            for (int task = s; task < e; task++) {
+                int j0 = (int) ((long) units * task / t) * NR, j1 = Math.min(n, (int) ((long) units * (task + 1) / t) * NR);
+                for (int pc = 0; pc < k; pc += kcMax) {
+                    int kc = Math.min(kcMax, k - pc);
+                    float betaNow = pc == 0 ? beta : 1;
+                    GemmF32.packA(ta, a, offA, lda, 0, m, pc, kc, pa);
+                    for (int jc = j0; jc < j1; jc += WS) {
+                        int nc = Math.min(WS, j1 - jc);
+                        packB(tb, b, offB, ldb, pc, kc, jc, nc, pb);
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            int cols = Math.min(NR, nc - jr);
+                            for (int ir = 0; ir < m; ir += MR) {
+                                GemmF32.kernel(kc, pa, ir * kc, pb, jr * kc, c, offC + ir * ldc + jc + jr, ldc,
+                                        Math.min(MR, m - ir), cols, alpha, betaNow, buf.tile);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Short products (k ≤ [#SHORT_K]), such as `u·Bᵀ` and `dh·A` in a LoRA layer: C is the big operand
+    /// and its writes are the cost. op(B) (k×n, small) is packed once and shared; each task takes MR-row
+    /// bands of C and writes each band left to right with [GemmF32#kernel], so C goes out as MR
+    /// sequential streams (the packed path writes MC-row blocks one NR-wide strip at a time, MC streams
+    /// that the prefetchers do not follow).
+    static void shortK(int tasks, boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
+                       float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
+        float[] pb = SCRATCH.get().b(k * GemmF32.ceilDiv(n, NR) * NR);
+        packB(tb, b, offB, ldb, 0, k, 0, n, pb);
+        int units = GemmF32.ceilDiv(m, MR), t = Math.min(tasks, units);
+        Parallel.forRange(t, 1, (s, e) -> {
+            Scratch buf = SCRATCH.get();
+            float[] pa = buf.a(MR * k);                    // not buf.b: that may be pb, on this thread
+            for (int task = s; task < e; task++) {
+                int i1 = Math.min(m, (int) ((long) units * (task + 1) / t) * MR);
+                for (int i = (int) ((long) units * task / t) * MR; i < i1; i += MR) {
+                    int rows = Math.min(MR, i1 - i);
+                    GemmF32.packA(ta, a, offA, lda, i, rows, 0, k, pa);
+                    for (int jr = 0; jr < n; jr += NR) {
+                        GemmF32.kernel(k, pa, 0, pb, jr * k, c, offC + i * ldc + jr, ldc, rows, Math.min(NR, n - jr), alpha, beta, buf.tile);
+                    }
+                }
+            }
+        });
+    }
+
+    /// [GemmF32#packB], with a row-major op(B) copied by vectors (masked ones for the last, partial
+    /// panel, whose missing lanes load as zeros): the `System.arraycopy` of NR elements there costs
+    /// about as much per call as the kernel then spends on them.
+    static void packB(boolean tb, float[] b, int offB, int ldb, int p0, int kc, int j0, int nc, float[] dst) {
+        if (tb) {
+            GemmF32.packB(true, b, offB, ldb, p0, kc, j0, nc, dst);
+            return;
+        }
+        for (int jp = 0; jp < nc; jp += NR) {
+            int cols = Math.min(NR, nc - jp), src = offB + p0 * ldb + j0 + jp, d = jp * kc;
+            if (cols == NR) {
+                for (int p = 0; p < kc; p++, src += ldb, d += NR) {
+                    FloatVector.fromArray(S, b, src).intoArray(dst, d);
+                    FloatVector.fromArray(S, b, src + L).intoArray(dst, d + L);
+                }
+            } else {
+                var m0 = S.indexInRange(0, cols);
+                var m1 = S.indexInRange(L, cols);
+                for (int p = 0; p < kc; p++, src += ldb, d += NR) {
+                    FloatVector.fromArray(S, b, src, m0).intoArray(dst, d);
+                    FloatVector.fromArray(S, b, src + L, m1).intoArray(dst, d + L);
+                }
+            }
+        }
+    }
+
+    /// out[4·i + j] = Σ_p a[a0 + i·lda + p]·bt[b0 + j·ldt + p] for i < 4, j < 4, p < k; rows past `rows`
+    /// and columns past `cols` repeat the last valid one (their sums are computed and ignored).
+    static void dot4x4(int k, float[] a, int a0, int lda, int rows, float[] bt, int b0, int ldt, int cols, float[] out) {
+        int r1 = a0 + Math.min(1, rows - 1) * lda, r2 = a0 + Math.min(2, rows - 1) * lda, r3 = a0 + Math.min(3, rows - 1) * lda;
+        int q1 = b0 + Math.min(1, cols - 1) * ldt, q2 = b0 + Math.min(2, cols - 1) * ldt, q3 = b0 + Math.min(3, cols - 1) * ldt;
+        FloatVector z = FloatVector.zero(S);
+        FloatVector s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z;
+        FloatVector s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        int p = 0;
+        for (; p <= k - L; p += L) {
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p), x1 = FloatVector.fromArray(S, a, r1 + p);
+            FloatVector x2 = FloatVector.fromArray(S, a, r2 + p), x3 = FloatVector.fromArray(S, a, r3 + p);
+            FloatVector y = FloatVector.fromArray(S, bt, b0 + p);
+            s00 = x0.fma(y, s00);
+            s10 = x1.fma(y, s10);
+            s20 = x2.fma(y, s20);
+            s30 = x3.fma(y, s30);
+            y = FloatVector.fromArray(S, bt, q1 + p);
+            s01 = x0.fma(y, s01);
+            s11 = x1.fma(y, s11);
+            s21 = x2.fma(y, s21);
+            s31 = x3.fma(y, s31);
+            y = FloatVector.fromArray(S, bt, q2 + p);
+            s02 = x0.fma(y, s02);
+            s12 = x1.fma(y, s12);
+            s22 = x2.fma(y, s22);
+            s32 = x3.fma(y, s32);
+            y = FloatVector.fromArray(S, bt, q3 + p);
+            s03 = x0.fma(y, s03);
+            s13 = x1.fma(y, s13);
+            s23 = x2.fma(y, s23);
+            s33 = x3.fma(y, s33);
+        }
+        if (p < k) {                                        // the K tail, masked
+            var mk = S.indexInRange(p, k);
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p, mk), x1 = FloatVector.fromArray(S, a, r1 + p, mk);
+            FloatVector x2 = FloatVector.fromArray(S, a, r2 + p, mk), x3 = FloatVector.fromArray(S, a, r3 + p, mk);
+            FloatVector y = FloatVector.fromArray(S, bt, b0 + p, mk);
+            s00 = x0.fma(y, s00);
+            s10 = x1.fma(y, s10);
+            s20 = x2.fma(y, s20);
+            s30 = x3.fma(y, s30);
+            y = FloatVector.fromArray(S, bt, q1 + p, mk);
+            s01 = x0.fma(y, s01);
+            s11 = x1.fma(y, s11);
+            s21 = x2.fma(y, s21);
+            s31 = x3.fma(y, s31);
+            y = FloatVector.fromArray(S, bt, q2 + p, mk);
+            s02 = x0.fma(y, s02);
+            s12 = x1.fma(y, s12);
+            s22 = x2.fma(y, s22);
+            s32 = x3.fma(y, s32);
+            y = FloatVector.fromArray(S, bt, q3 + p, mk);
+            s03 = x0.fma(y, s03);
+            s13 = x1.fma(y, s13);
+            s23 = x2.fma(y, s23);
+            s33 = x3.fma(y, s33);
+        }
+        // The 16 horizontal sums as a tree of lane-pair additions, log2 L rounds in which lane l < L/2
+        // of the result is u[2l] + u[2l+1] and lane L/2 + l is v[2l] + v[2l+1] (two-vector permutes), so
+        // each source's partial sums stay adjacent and in order. A fixed order: reduceLanes' order is
+        // unspecified and differs between the intrinsic and its fallback, which would make results
+        // depend on the JIT. A scalar sum of the lanes cost a third of the loop at k = 1024. Written out
+        // rather than a helper: C2 stops inlining small calls in a method this size, and an
+        // out-of-line call boxes its vectors (measured: half the time of a 64·L chunk).
+        FloatVector w0 = EVEN.selectFrom(s00, s01).add(ODD.selectFrom(s00, s01));
+        FloatVector w1 = EVEN.selectFrom(s02, s03).add(ODD.selectFrom(s02, s03));
+        FloatVector w2 = EVEN.selectFrom(s10, s11).add(ODD.selectFrom(s10, s11));
+        FloatVector w3 = EVEN.selectFrom(s12, s13).add(ODD.selectFrom(s12, s13));
+        FloatVector w4 = EVEN.selectFrom(s20, s21).add(ODD.selectFrom(s20, s21));
+        FloatVector w5 = EVEN.selectFrom(s22, s23).add(ODD.selectFrom(s22, s23));
+        FloatVector w6 = EVEN.selectFrom(s30, s31).add(ODD.selectFrom(s30, s31));
+        FloatVector w7 = EVEN.selectFrom(s32, s33).add(ODD.selectFrom(s32, s33));
+        if (L == 2) {
+            w0.intoArray(out, 0);
+            w1.intoArray(out, 2);
+            w2.intoArray(out, 4);
+            w3.intoArray(out, 6);
+            w4.intoArray(out, 8);
+            w5.intoArray(out, 10);
+            w6.intoArray(out, 12);
+            w7.intoArray(out, 14);
+            return;
+        }
+        FloatVector x0 = EVEN.selectFrom(w0, w1).add(ODD.selectFrom(w0, w1));
+        FloatVector x1 = EVEN.selectFrom(w2, w3).add(ODD.selectFrom(w2, w3));
+        FloatVector x2 = EVEN.selectFrom(w4, w5).add(ODD.selectFrom(w4, w5));
+        FloatVector x3 = EVEN.selectFrom(w6, w7).add(ODD.selectFrom(w6, w7));
+        if (L == 4) {
+            x0.intoArray(out, 0);
+            x1.intoArray(out, 4);
+            x2.intoArray(out, 8);
+            x3.intoArray(out, 12);
+            return;
+        }
+        FloatVector y0 = EVEN.selectFrom(x0, x1).add(ODD.selectFrom(x0, x1));
+        FloatVector y1 = EVEN.selectFrom(x2, x3).add(ODD.selectFrom(x2, x3));
+        if (L == 8) {
+            y0.intoArray(out, 0);
+            y1.intoArray(out, 8);
+            return;
+        }
+        EVEN.selectFrom(y0, y1).add(ODD.selectFrom(y0, y1)).intoArray(out, 0);                 // L = 16
+    }
+}
