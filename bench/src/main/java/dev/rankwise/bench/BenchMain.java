@@ -122,6 +122,10 @@ public final class BenchMain {
                 }
             }
         }
+        if (shapes != null && !args[0].equals("gemm")) {
+            System.err.println("rankwise bench: --shapes applies to gemm only");
+            return 2;
+        }
         try {
             if (smoke) threads = new int[] {1};
             List<Row> rows = suite.run(new Options(quick, smoke, threads, json, openblasOnly, shapes));
@@ -169,8 +173,11 @@ public final class BenchMain {
         if (o.smoke()) {                                    // once, in this JVM: does it still run?
             b.forks(0).warmupIterations(0).measurementIterations(1).measurementTime(TimeValue.milliseconds(20));
         } else {
+            // Three warm-up iterations even in quick mode: the first calls of a Vector API kernel run
+            // interpreted (a 512³ GEMM takes about a second) and one short iteration left the JIT's
+            // compilations inside the measured ones.
             b.forks(1)
-                    .warmupIterations(o.quick() ? 1 : 3).warmupTime(TimeValue.milliseconds(o.quick() ? 300 : 1000))
+                    .warmupIterations(3).warmupTime(TimeValue.milliseconds(o.quick() ? 300 : 1000))
                     .measurementIterations(o.quick() ? 2 : 5).measurementTime(TimeValue.milliseconds(o.quick() ? 300 : 1000));
         }
         params.forEach(b::param);

@@ -46,5 +46,6 @@ class BenchSmokeTest {
         assertEquals(2, BenchMain.run(new String[] {"gemm", "--frobnicate"}));
         assertEquals(2, BenchMain.run(new String[] {"gemm", "--shapes", "4096x16"}));
         assertEquals(2, BenchMain.run(new String[] {"gemm", "--shapes", "16x4096x1024:TX"}));
+        assertEquals(2, BenchMain.run(new String[] {"lowrank", "--shapes", "12x3x4"}));
     }
 }

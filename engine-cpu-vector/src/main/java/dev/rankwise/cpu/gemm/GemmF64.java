@@ -1,10 +1,9 @@
 package dev.rankwise.cpu.gemm;
 
 import dev.rankwise.cpu.Parallel;
+import dev.rankwise.cpu.Team;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.util.concurrent.ForkJoinTask;
 
 /// F64 GEMM `C = alpha·op(A)·op(B) + beta·C` on row-major arrays, the BLIS way (Van Zee & van de Geijn,
 /// "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):
@@ -77,19 +76,8 @@ final class GemmF64 {
             if (rows) block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, u0 * MR, Math.min(m, u1 * MR), 0, n);
             else block(ta, tb, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, 0, m, u0 * NR, Math.min(n, u1 * NR));
         };
-        if (ForkJoinTask.inForkJoinPool()) {               // nested: the outer split already uses every thread
-            for (int i = 0; i < t; i++) task.accept(i);
-            return;
-        }
-        // The caller computes band 0 itself while the pool takes the others: one worker wake-up on the
-        // critical path instead of two (the pool's own split forks from a worker it first has to wake).
-        ForkJoinTask<?>[] others = new ForkJoinTask<?>[t - 1];
-        for (int i = 1; i < t; i++) {
-            int band = i;
-            others[i - 1] = Parallel.pool().submit(() -> task.accept(band));
-        }
-        task.accept(0);
-        for (ForkJoinTask<?> f : others) f.join();
+        // One band per thread on the spinning team: the next call finds its helpers awake (see Team).
+        Team.run(t, task);
     }
 
     /// C[i0:i1, j0:j1] on the calling thread.

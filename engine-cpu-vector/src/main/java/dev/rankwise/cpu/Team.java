@@ -1,0 +1,129 @@
+package dev.rankwise.cpu;
+
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
+
+/// Helper threads that spin for a short while between jobs, for kernels that split into one band per
+/// thread and run back to back (GEMM).
+///
+/// Waking a parked thread costs more than a 256³ product on a virtual machine: the idle core's vCPU is
+/// halted and the host has to reschedule it (measured here, 2 threads, average over back-to-back calls:
+/// half the throughput of the best call, below one thread). Native BLAS keeps its threads spinning for
+/// the same reason. The helpers spin for `rankwise.spinMicros` microseconds (default 1000) after each
+/// job, then park; the caller computes band 0 itself and spins on the others' completion.
+///
+/// One job at a time: a second caller, a nested call (from a helper or a fork-join worker) or a team of
+/// one runs the bands on the pool or inline instead. The team grows with [Parallel#threads].
+public final class Team {
+    private static final long SPIN_NS = Long.getLong("rankwise.spinMicros", 1000) * 1000;
+    private static final AtomicBoolean BUSY = new AtomicBoolean();
+    private static volatile Helper[] helpers = new Helper[0];
+
+    private Team() {}
+
+    /// Runs `band.accept(i)` for i in `[0, bands)`, each band on its own thread when the team is free.
+    public static void run(int bands, IntConsumer band) {
+        if (bands <= 1 || ForkJoinTask.inForkJoinPool() || Thread.currentThread() instanceof Helper
+                || !BUSY.compareAndSet(false, true)) {
+            Parallel.forRange(bands, 1, (s, e) -> {
+                for (int i = s; i < e; i++) band.accept(i);
+            });
+            return;
+        }
+        try {
+            Helper[] hs = helpers(bands - 1);
+            for (int i = 1; i < bands; i++) {
+                int b = i;
+                hs[i - 1].start(() -> band.accept(b));
+            }
+            Throwable failure = null;
+            try {
+                band.accept(0);
+            } catch (Throwable t) {
+                failure = t;
+            }
+            for (int i = 1; i < bands; i++) {
+                Throwable t = hs[i - 1].await();
+                if (failure == null) failure = t;
+            }
+            if (failure instanceof RuntimeException r) throw r;
+            if (failure instanceof Error e) throw e;
+            if (failure != null) throw new IllegalStateException(failure);
+        } finally {
+            BUSY.set(false);
+        }
+    }
+
+    private static Helper[] helpers(int n) {
+        Helper[] hs = helpers;
+        if (hs.length >= n) return hs;
+        Helper[] grown = java.util.Arrays.copyOf(hs, n);
+        for (int i = hs.length; i < n; i++) {
+            grown[i] = new Helper(i + 1);
+            grown[i].start();
+        }
+        helpers = grown;
+        return grown;
+    }
+
+    private static final class Helper extends Thread {
+        private volatile Runnable job;
+        private volatile boolean done = true, sleeping;
+        private volatile Throwable failure;
+
+        Helper(int id) {
+            super("rankwise-team-" + id);
+            setDaemon(true);
+        }
+
+        void start(Runnable r) {
+            failure = null;
+            done = false;
+            job = r;
+            if (sleeping) LockSupport.unpark(this);
+        }
+
+        /// Spins until the job is done; after 100 µs it yields instead, in case this helper lost its
+        /// core to another thread (more threads than cores).
+        Throwable await() {
+            long until = System.nanoTime() + 100_000;
+            for (int spins = 0; !done; spins++) {
+                if ((spins & 63) != 0 || System.nanoTime() < until) Thread.onSpinWait();
+                else Thread.yield();
+            }
+            return failure;
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                Runnable r = job;
+                if (r == null) {
+                    // Spin, yielding now and then: a thread that shares this core (more threads than
+                    // cores) gets it, while on a free core the yield returns at once and this helper
+                    // stays awake.
+                    long deadline = System.nanoTime() + SPIN_NS;
+                    for (int spins = 1; (r = job) == null && System.nanoTime() < deadline; spins++) {
+                        if ((spins & 63) == 0) Thread.yield();
+                        else Thread.onSpinWait();
+                    }
+                    if (r == null) {
+                        sleeping = true;                // then re-check: start() writes job before it reads sleeping
+                        if (job == null) LockSupport.park(this);
+                        sleeping = false;
+                        continue;
+                    }
+                }
+                job = null;
+                try {
+                    r.run();
+                } catch (Throwable t) {
+                    failure = t;
+                }
+                done = true;
+            }
+        }
+    }
+}
