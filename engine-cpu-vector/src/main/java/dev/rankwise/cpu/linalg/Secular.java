@@ -9,6 +9,10 @@ import jdk.incubator.vector.VectorSpecies;
 /// the root's interval, so that the differences p_i − x = (p_i − p_o) − τ that the eigenvectors need
 /// keep full relative accuracy. Iteration: the two-pole rational model of Li's "middle way" (as in
 /// LAPACK's dlaed4), safeguarded by bisection of a bracket that every evaluation shrinks.
+///
+/// With `sq` given the poles are squares, p_i = sq_i² (the bidiagonal SVD's `1 + Σ z_i²/(d_i² − σ²)`,
+/// LAPACK's dlasd4), and every pole difference is formed as (sq_i − sq_o)·(sq_i + sq_o), which keeps
+/// the relative accuracy that p_i − p_o loses when d_i and d_o are close.
 final class Secular {
     private Secular() {}
 
@@ -17,13 +21,24 @@ final class Secular {
 
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
 
-    /// {Σ q_i, Σ q_i/δ_i, Σ |q_i|} over i in [from, to), with δ_i = (p_i − po) − t and q_i = w_i/δ_i.
-    private static double[] sums(double[] p, double[] w, int from, int to, double po, double t) {
+    /// p_i − p_o, by [Secular] as a product when `sq` is given.
+    static double diff(double[] p, double[] sq, int i, int o) {
+        return sq == null ? p[i] - p[o] : (sq[i] - sq[o]) * (sq[i] + sq[o]);
+    }
+
+    /// {Σ q_i, Σ q_i/δ_i, Σ |q_i|} over i in [from, to), with δ_i = (p_i − po) − t and q_i = w_i/δ_i;
+    /// with `sq` given, δ_i = (sq_i − so)·(sq_i + so) − t.
+    private static double[] sums(double[] p, double[] sq, double[] w, int from, int to, double po, double so, double t) {
         int l = S.length(), i = from;
         DoubleVector vs = DoubleVector.zero(S), vd = DoubleVector.zero(S), va = DoubleVector.zero(S);
         DoubleVector vpo = DoubleVector.broadcast(S, po), vt = DoubleVector.broadcast(S, t);
         for (; i + l <= to; i += l) {
-            DoubleVector delta = DoubleVector.fromArray(S, p, i).sub(vpo).sub(vt);
+            DoubleVector delta;
+            if (sq == null) delta = DoubleVector.fromArray(S, p, i).sub(vpo).sub(vt);
+            else {
+                DoubleVector x = DoubleVector.fromArray(S, sq, i), vso = DoubleVector.broadcast(S, so);
+                delta = x.sub(vso).mul(x.add(vso)).sub(vt);
+            }
             // One division per pole: q/δ as q·(1/δ) (the derivative only steers the step).
             DoubleVector inv = DoubleVector.broadcast(S, 1).div(delta);
             DoubleVector q = DoubleVector.fromArray(S, w, i).mul(inv);
@@ -33,7 +48,7 @@ final class Secular {
         }
         double sum = BlasF64.sumLanes(vs), der = BlasF64.sumLanes(vd), abs = BlasF64.sumLanes(va);   // fixed order, see sumLanes
         for (; i < to; i++) {
-            double delta = (p[i] - po) - t, q = w[i] / delta;
+            double delta = (sq == null ? p[i] - po : (sq[i] - so) * (sq[i] + so)) - t, q = w[i] / delta;
             sum += q;
             der += q / delta;
             abs += Math.abs(q);
@@ -42,6 +57,11 @@ final class Secular {
     }
 
     static void root(double[] p, double[] w, int k, double rho, int j, int[] origin, double[] tau) {
+        root(p, null, w, k, rho, j, origin, tau);
+    }
+
+    /// Root j, written as origin[j] and tau[j]; `sq` null or the square roots of the poles (see [Secular]).
+    static void root(double[] p, double[] sq, double[] w, int k, double rho, int j, int[] origin, double[] tau) {
         boolean last = j == k - 1;
         int o;
         double lo, hi;
@@ -52,8 +72,9 @@ final class Secular {
             lo = 0;
             hi = rho * sum;
         } else {
-            double gap = p[j + 1] - p[j], mid = p[j] + gap / 2;
-            double f = 1 / rho + sums(p, w, 0, k, mid, 0)[0];
+            double gap = diff(p, sq, j + 1, j), mid = p[j] + gap / 2;
+            // At the middle: p_i − mid, or (p_i − p_j) − gap/2 from the accurate differences.
+            double f = 1 / rho + (sq == null ? sums(p, null, w, 0, k, mid, 0, 0) : sums(p, sq, w, 0, k, 0, sq[j], gap / 2))[0];
             if (f >= 0) { // root left of the middle: measure from p_j
                 o = j;
                 lo = 0;
@@ -64,24 +85,24 @@ final class Secular {
                 hi = 0;
             }
         }
-        double po = p[o];
+        double po = p[o], so = sq == null ? 0 : sq[o];
         double t = (lo + hi) / 2;
         for (int it = 0; it < MAX_ITER; it++) {
             // f and its split derivative at x = p_o + t; left poles i ≤ j, right poles i > j.
-            double[] left = sums(p, w, 0, j + 1, po, t), right = sums(p, w, j + 1, k, po, t);
+            double[] left = sums(p, sq, w, 0, j + 1, po, so, t), right = sums(p, sq, w, j + 1, k, po, so, t);
             double psi = left[0], dpsi = left[1], phi = right[0], dphi = right[1];
             double abs = 1 / rho + left[2] + right[2];
             double f = 1 / rho + psi + phi;
             if (Math.abs(f) <= 8 * k * EPS * abs) break;
             if (f > 0) hi = t;
             else lo = t;
-            double a = (p[j] - po) - t, step;
+            double a = diff(p, sq, j, o) - t, step;
             if (last) {
                 // One pole at p_j, the rest of f frozen: c + a²·ψ'/(a − η) = 0.
                 double c = f - a * dpsi;
                 step = c == 0 ? Double.NaN : a + a * a * dpsi / c;
             } else {
-                double b = (p[j + 1] - po) - t;
+                double b = diff(p, sq, j + 1, o) - t;
                 double c = f - a * dpsi - b * dphi;
                 double aa = (a + b) * f - a * b * (dpsi + dphi), bb = a * b * f;
                 double disc = Math.sqrt(Math.abs(aa * aa - 4 * bb * c));

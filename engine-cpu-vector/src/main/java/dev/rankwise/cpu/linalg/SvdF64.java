@@ -10,6 +10,8 @@ package dev.rankwise.cpu.linalg;
 final class SvdF64 {
     private SvdF64() {}
 
+    /// Whether the vectors come from the bidiagonal divide and conquer ([BidiagonalDcF64]) by default.
+    static final boolean DIVIDE_AND_CONQUER = false;
     /// Rows per column above which the QR comes first.
     static final /*keep*/double QR_FIRST_RATIO = 1.2;
     private static final /*keep*/double EPS = Math.ulp((double) 1) / 2;
@@ -17,6 +19,12 @@ final class SvdF64 {
     /// A [m, n] row-major → {U [m, k], S [k] descending, Vh [k, n]}, row-major, k = min(m, n); with
     /// `vectors` false, {null, S, null}.
     static double[][] svd(double[] a, int m, int n, boolean vectors) {
+        return svd(a, m, n, vectors, DIVIDE_AND_CONQUER);
+    }
+
+    /// As [#svd(double[], int, int, boolean)]; `dc` false takes the QR iteration's vectors (the
+    /// reference the divide and conquer is tested against).
+    static double[][] svd(double[] a, int m, int n, boolean vectors, boolean dc) {
         boolean tall = m >= n;
         int bigM = Math.max(m, n), bigN = Math.min(m, n);
         // T (bigM×bigN, column-major) is A for a tall A and Aᵀ for a wide one: the row-major A's array
@@ -46,28 +54,23 @@ final class SvdF64 {
             for (int i = 0; i < bigN; i++) s[i] = (double) Math.scalb(Math.abs(d[order[i]]), -exp);
             return new double[][] {null, s, null};
         }
-        // U₀ = Q (wm×bigN) and V₀ = P (bigN×bigN), column-major: their columns are the vectors the
-        // rotations act on.
-        double[] u = HouseholderF64.formQ(wm, bigN, bigN, w, 0, wm, b.tauq(), 0);
-        double[] v = formP(bigN, w, wm, b.taup());
-        int um = wm;
-        // On several threads the logs apply asynchronously: U's and V's batches each on a worker while
-        // the scalar iteration goes on recording the next ones.
-        RotationLog uLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, u, um, bigN, um), true);
-        RotationLog vLog = new RotationLog(Scalars.logCapacity(bigN), log -> RotationsF64.apply(log, v, bigN, bigN, bigN), true);
-        try {
-            BidiagonalQr.iterate(d, e, bigN, EPS, uLog, vLog);
-            uLog.flush();
-            vLog.flush();
-        } finally {
-            uLog.await();
-            vLog.await();
-        }
-        for (int i = 0; i < bigN; i++) {
-            if (d[i] < 0) {
-                d[i] = -d[i];
-                BlasF64.scal(bigN, -1, v, i * bigN);
+        double[] u, v;
+        if (dc) {
+            // B = U_B·S·V_Bᵀ by divide and conquer, then U = Q·U_B and V = P·V_B with Q's and P's
+            // reflectors applied to U_B and V_B directly, in blocks (dormbr).
+            double[][] uv = BidiagonalDcF64.solve(d, e, bigN, EPS);
+            u = new double[wm * bigN];
+            for (int j = 0; j < bigN; j++) System.arraycopy(uv[0], j * bigN, u, j * wm, bigN);
+            HouseholderF64.applyQ(wm, bigN, bigN, w, 0, wm, b.tauq(), 0, u, 0, wm, false);
+            v = uv[1];
+            if (bigN > 1) {
+                int k = bigN - 1;
+                HouseholderF64.applyQ(k, bigN, k, rightReflectors(bigN, w, wm), 0, k, b.taup(), 0, v, 1, bigN, false);
             }
+        } else {
+            u = HouseholderF64.formQ(wm, bigN, bigN, w, 0, wm, b.tauq(), 0);
+            v = formP(bigN, w, wm, b.taup());
+            qrIteration(d, e, bigN, u, wm, v);
         }
         double[] uFull = u;
         if (qrFirst) {
@@ -94,18 +97,42 @@ final class SvdF64 {
         return new double[][] {uOut, s, vh};
     }
 
-    /// P = G_0⋯G_{n−2} (n×n, column-major) from the right reflectors gebrd left in the rows of w:
-    /// P = diag(1, P') with P' formed like a QR's Q from the reflectors copied into columns.
-    static double[] formP(int n, double[] w, int ldw, double[] taup) {
-        double[] p = new double[n * n];
-        p[0] = 1;
-        if (n == 1) return p;
+    /// The QR iteration's vectors (the reference path): U (um×n) and V (n×n) start as Q and P and take
+    /// the rotations; d's negative entries are flipped with their V columns.
+    private static void qrIteration(/*keep*/double[] d, /*keep*/double[] e, int n, double[] u, int um, double[] v) {
+        // On several threads the logs apply asynchronously: U's and V's batches each on a worker while
+        // the scalar iteration goes on recording the next ones.
+        RotationLog uLog = new RotationLog(Scalars.logCapacity(n), log -> RotationsF64.apply(log, u, um, n, um), true);
+        RotationLog vLog = new RotationLog(Scalars.logCapacity(n), log -> RotationsF64.apply(log, v, n, n, n), true);
+        try {
+            BidiagonalQr.iterate(d, e, n, EPS, uLog, vLog);
+            uLog.flush();
+            vLog.flush();
+        } finally {
+            uLog.await();
+            vLog.await();
+        }
+        BidiagonalDcF64.flipNegative(d, n, v, n);
+    }
+
+    /// The right reflectors gebrd left in the rows of w, copied into the columns of a (n−1)×(n−1)
+    /// matrix stored like a QR's: P = diag(1, P') with P' that matrix's Q.
+    private static double[] rightReflectors(int n, double[] w, int ldw) {
         int k = n - 1;
         double[] r = new double[k * k];
         for (int i = 0; i < k; i++) {
             for (int j = i; j < k; j++) r[i * k + j] = w[(j + 1) * ldw + i];
         }
-        double[] pp = HouseholderF64.formQ(k, k, k, r, 0, k, taup, 0);
+        return r;
+    }
+
+    /// P = G_0⋯G_{n−2} (n×n, column-major) from the right reflectors gebrd left in the rows of w.
+    static double[] formP(int n, double[] w, int ldw, double[] taup) {
+        double[] p = new double[n * n];
+        p[0] = 1;
+        if (n == 1) return p;
+        int k = n - 1;
+        double[] pp = HouseholderF64.formQ(k, k, k, rightReflectors(n, w, ldw), 0, k, taup, 0);
         for (int j = 0; j < k; j++) System.arraycopy(pp, j * k, p, (j + 1) * n + 1, k);
         return p;
     }

@@ -178,7 +178,7 @@ final class TridiagonalDcF64 {
 
     /// Rows [r0, r0 + nr) of Q's kept columns ← (those rows of the kept columns nonzero there) · (the
     /// matching rows of U).
-    private static void multiplyKept(double[] q, int n, int r0, int nr, int[] kept, int k, int[] rows, int half, double[] u) {
+    static void multiplyKept(double[] q, int n, int r0, int nr, int[] kept, int k, int[] rows, int half, double[] u) {
         int[] cols = new int[k];
         int kc = 0;
         for (int i = 0; i < k; i++) if ((rows[kept[i]] & half) != 0) cols[kc++] = i;
@@ -196,7 +196,7 @@ final class TridiagonalDcF64 {
     }
 
     /// Columns x (at px) and y (at py) of length n: x ← c·x + s·y, y ← c·y − s·x.
-    private static void rotate(double[] q, int px, int py, int n, /*keep*/double c, /*keep*/double s) {
+    static void rotate(double[] q, int px, int py, int n, /*keep*/double c, /*keep*/double s) {
         for (int i = 0; i < n; i++) {
             double x = q[px + i], y = q[py + i];
             q[px + i] = (double) (c * x + s * y);

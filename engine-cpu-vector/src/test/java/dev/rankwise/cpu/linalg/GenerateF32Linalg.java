@@ -13,7 +13,7 @@ import java.util.List;
 /// double (accumulators, the scalar iterations' inputs).
 public final class GenerateF32Linalg {
     static final Path DIR = Path.of("src/main/java/dev/rankwise/cpu/linalg");
-    static final List<String> SOURCES = List.of("BlasF64", "HouseholderF64", "BidiagonalF64", "TridiagonalF64",
+    static final List<String> SOURCES = List.of("BlasF64", "HouseholderF64", "BidiagonalF64", "BidiagonalDcF64", "TridiagonalF64",
             "TridiagonalDcF64", "RotationsF64", "SvdF64", "EighF64", "EliminationF64");
     private static final String KEEP = "/*keep*/double";
 
