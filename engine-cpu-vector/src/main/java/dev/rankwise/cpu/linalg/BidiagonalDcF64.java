@@ -20,6 +20,9 @@ final class BidiagonalDcF64 {
     static final int LEAF = 32;
     /// Subproblems at least this large solve their halves in parallel.
     private static final int PARALLEL_SPLIT = 192;
+    /// Row bands up to this height are multiplied by GEMVs, not the GEMM (see
+    /// [TridiagonalDcF64#multiplyKept(double[], int, int, int, int[], int, int[], int, double[], int)]).
+    private static final int SMALL_PRODUCT = 64;
 
     /// {U (n×n), V (n×n)}, column-major, with B = U·diag(d)·Vᵀ for the square upper bidiagonal B
     /// (diagonal d [n], superdiagonal e [n−1]); d is overwritten with the singular values, ascending.
@@ -237,10 +240,10 @@ final class BidiagonalDcF64 {
         Parallel.forRange(4, n >= PARALLEL_SPLIT ? 1 : 4, (h0, h1) -> {
             for (int h = h0; h < h1; h++) {
                 switch (h) {
-                    case 0 -> TridiagonalDcF64.multiplyKept(uq, n, 0, nl + 1, kept, nk, rows, 1, um);
-                    case 1 -> TridiagonalDcF64.multiplyKept(uq, n, nl + 1, nr, kept, nk, rows, 2, um);
-                    case 2 -> TridiagonalDcF64.multiplyKept(vq, m, 0, nl + 1, kept, nk, rows, 1, vm);
-                    default -> TridiagonalDcF64.multiplyKept(vq, m, nl + 1, m2, kept, nk, rows, 2, vm);
+                    case 0 -> TridiagonalDcF64.multiplyKept(uq, n, 0, nl + 1, kept, nk, rows, 1, um, SMALL_PRODUCT);
+                    case 1 -> TridiagonalDcF64.multiplyKept(uq, n, nl + 1, nr, kept, nk, rows, 2, um, SMALL_PRODUCT);
+                    case 2 -> TridiagonalDcF64.multiplyKept(vq, m, 0, nl + 1, kept, nk, rows, 1, vm, SMALL_PRODUCT);
+                    default -> TridiagonalDcF64.multiplyKept(vq, m, nl + 1, m2, kept, nk, rows, 2, vm, SMALL_PRODUCT);
                 }
             }
         });

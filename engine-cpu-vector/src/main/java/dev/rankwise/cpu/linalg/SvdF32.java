@@ -11,7 +11,7 @@ final class SvdF32 {
     private SvdF32() {}
 
     /// Whether the vectors come from the bidiagonal divide and conquer ([BidiagonalDcF32]) by default.
-    static final boolean DIVIDE_AND_CONQUER = false;
+    static final boolean DIVIDE_AND_CONQUER = true;
     /// Rows per column above which the QR comes first.
     static final /*keep*/double QR_FIRST_RATIO = 1.2;
     private static final /*keep*/double EPS = Math.ulp((float) 1) / 2;

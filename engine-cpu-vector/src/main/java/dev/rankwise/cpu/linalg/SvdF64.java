@@ -11,7 +11,7 @@ final class SvdF64 {
     private SvdF64() {}
 
     /// Whether the vectors come from the bidiagonal divide and conquer ([BidiagonalDcF64]) by default.
-    static final boolean DIVIDE_AND_CONQUER = false;
+    static final boolean DIVIDE_AND_CONQUER = true;
     /// Rows per column above which the QR comes first.
     static final /*keep*/double QR_FIRST_RATIO = 1.2;
     private static final /*keep*/double EPS = Math.ulp((double) 1) / 2;

@@ -179,6 +179,13 @@ final class TridiagonalDcF64 {
     /// Rows [r0, r0 + nr) of Q's kept columns ← (those rows of the kept columns nonzero there) · (the
     /// matching rows of U).
     static void multiplyKept(double[] q, int n, int r0, int nr, int[] kept, int k, int[] rows, int half, double[] u) {
+        multiplyKept(q, n, r0, nr, kept, k, rows, half, u, 0);
+    }
+
+    /// As above; bands of at most `byColumns` rows are multiplied column by column (GEMVs) instead of
+    /// by one GEMM. (The bidiagonal D&C's many small merges otherwise make the GEMM's skinny-product
+    /// kernel hot on short products first, and C2 then never compiled it: the SVD ran 2–3× slower.)
+    static void multiplyKept(double[] q, int n, int r0, int nr, int[] kept, int k, int[] rows, int half, double[] u, int byColumns) {
         int[] cols = new int[k];
         int kc = 0;
         for (int i = 0; i < k; i++) if ((rows[kept[i]] & half) != 0) cols[kc++] = i;
@@ -191,7 +198,9 @@ final class TridiagonalDcF64 {
             us = new double[kc * k];
             for (int j = 0; j < k; j++) for (int c = 0; c < kc; c++) us[j * kc + c] = u[j * k + cols[c]];
         }
-        BlasF64.gemm(false, false, nr, k, kc, 1, qs, 0, nr, us, 0, kc, 0, out, 0, nr);
+        if (nr <= byColumns) {
+            for (int j = 0; j < k; j++) BlasF64.gemvN(nr, kc, 1, qs, 0, nr, us, j * kc, 1, out, j * nr);
+        } else BlasF64.gemm(false, false, nr, k, kc, 1, qs, 0, nr, us, 0, kc, 0, out, 0, nr);
         for (int i = 0; i < k; i++) System.arraycopy(out, i * nr, q, kept[i] * n + r0, nr);
     }
 
