@@ -1,12 +1,14 @@
 package dev.rankwise.cpu.linalg;
 
-/// Thin SVD of a row-major F32 matrix: Householder bidiagonalization ([BidiagonalF32]), the implicit
-/// bidiagonal QR iteration ([BidiagonalQr]) with its rotations applied in cache-sized batches
-/// ([RotationsF32]), starting from the explicitly formed Q and P (the LAPACK dgesvd path with dorgbr and
-/// dbdsqr). Matrices with many more rows than columns are first reduced by QR (Chan 1982), which
-/// shortens both the bidiagonalization and the vectors the rotations act on. Wide matrices are solved
-/// through their transpose. The matrix is scaled by a power of two into [0.5, 1) first, so values near
-/// the dtype's limits neither overflow nor underflow. GENERATED from `SvdF64.java` by `GenerateF32Linalg` (tests); do not edit.
+/// Thin SVD of a row-major F32 matrix: Householder bidiagonalization ([BidiagonalF32]), the singular
+/// vectors of the bidiagonal by divide and conquer ([BidiagonalDcF32], LAPACK's dbdsdc), and Q's and
+/// P's reflectors applied to them in blocks (dormbr): the LAPACK dgesdd path. The values-only path
+/// and the reference path (`dc` false) use the implicit bidiagonal QR iteration ([BidiagonalQr]),
+/// the latter with its rotations applied in cache-sized batches ([RotationsF32]) to the explicitly
+/// formed Q and P (dgesvd with dorgbr and dbdsqr). Matrices with many more rows than columns are first
+/// reduced by QR (Chan 1982), which shortens the bidiagonalization and the vectors. Wide matrices are
+/// solved through their transpose. The matrix is scaled by a power of two into [0.5, 1) first, so
+/// values near the dtype's limits neither overflow nor underflow. GENERATED from `SvdF64.java` by `GenerateF32Linalg` (tests); do not edit.
 final class SvdF32 {
     private SvdF32() {}
 

@@ -1,12 +1,14 @@
 package dev.rankwise.cpu.linalg;
 
-/// Thin SVD of a row-major F64 matrix: Householder bidiagonalization ([BidiagonalF64]), the implicit
-/// bidiagonal QR iteration ([BidiagonalQr]) with its rotations applied in cache-sized batches
-/// ([RotationsF64]), starting from the explicitly formed Q and P (the LAPACK dgesvd path with dorgbr and
-/// dbdsqr). Matrices with many more rows than columns are first reduced by QR (Chan 1982), which
-/// shortens both the bidiagonalization and the vectors the rotations act on. Wide matrices are solved
-/// through their transpose. The matrix is scaled by a power of two into [0.5, 1) first, so values near
-/// the dtype's limits neither overflow nor underflow. Hand-written; `SvdF32` is generated from this file.
+/// Thin SVD of a row-major F64 matrix: Householder bidiagonalization ([BidiagonalF64]), the singular
+/// vectors of the bidiagonal by divide and conquer ([BidiagonalDcF64], LAPACK's dbdsdc), and Q's and
+/// P's reflectors applied to them in blocks (dormbr): the LAPACK dgesdd path. The values-only path
+/// and the reference path (`dc` false) use the implicit bidiagonal QR iteration ([BidiagonalQr]),
+/// the latter with its rotations applied in cache-sized batches ([RotationsF64]) to the explicitly
+/// formed Q and P (dgesvd with dorgbr and dbdsqr). Matrices with many more rows than columns are first
+/// reduced by QR (Chan 1982), which shortens the bidiagonalization and the vectors. Wide matrices are
+/// solved through their transpose. The matrix is scaled by a power of two into [0.5, 1) first, so
+/// values near the dtype's limits neither overflow nor underflow. Hand-written; `SvdF32` is generated from this file.
 final class SvdF64 {
     private SvdF64() {}
 

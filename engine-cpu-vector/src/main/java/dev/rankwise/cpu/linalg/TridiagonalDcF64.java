@@ -183,8 +183,8 @@ final class TridiagonalDcF64 {
     }
 
     /// As above; bands of at most `byColumns` rows are multiplied column by column (GEMVs) instead of
-    /// by one GEMM. (The bidiagonal D&C's many small merges otherwise make the GEMM's skinny-product
-    /// kernel hot on short products first, and C2 then never compiled it: the SVD ran 2–3× slower.)
+    /// by one GEMM, whose skinny-product path costs more than it saves at the bidiagonal D&C's many
+    /// small merges (measured: 256×256 F32 SVD 26.5 → 14.4 ms, one thread).
     static void multiplyKept(double[] q, int n, int r0, int nr, int[] kept, int k, int[] rows, int half, double[] u, int byColumns) {
         int[] cols = new int[k];
         int kc = 0;
