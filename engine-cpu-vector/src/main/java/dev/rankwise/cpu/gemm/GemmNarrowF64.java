@@ -38,12 +38,14 @@ final class GemmNarrowF64 {
     /// [#narrow] walks K in chunks of this many elements, so that the 4 rows of A it rereads for each
     /// group of 4 columns stay in L1 (16 KiB F32 or 32 KiB F64 on 512-bit vectors). Measured (F32,
     /// 4096×1024·1024×16, before the lane tree was written out): chunks of 16·L, 32·L, 64·L, 128·L ran
-    /// at 40, 50, 74, 69 GFLOP/s; shorter chunks pay the lane reduction and C update too often. With
-    /// the tree written out, on 64-row blocks of A in L2 (the LoRA backward's `dy·B`): 16·L, 32·L, 64·L
-    /// at 78, 97, 76 GFLOP/s, and 32·L is as fast as 64·L on A streamed from memory (71 vs 71). At 32·L
-    /// op(B)'s chunk (4 columns, 8 KiB F32) and the 4 rows of A stay in L1; at 64·L op(B) of r = 16
-    /// columns (64 KiB) is refetched from L2 for each 4 rows.
-    static final int K_CHUNK = 32 * L;
+    /// at 40, 50, 74, 69 GFLOP/s; shorter chunks pay the lane reduction and C update too often.
+    static final int K_CHUNK = 64 * L;
+    /// The chunk of [#narrow] when A is small (m·k ≤ [#NARROW_A], e.g. the LoRA backward's 64-row
+    /// blocks of dy, already in L2) and op(B) has more than 8 columns: then op(B)'s chunk (8 KiB per
+    /// column at 64·L F32) is what leaves L1. Measured with the lane tree written out, F32
+    /// 64×1024·1024×16 blocks in L2: 16·L, 32·L, 64·L at 78, 97, 76 GFLOP/s; on A streamed from memory
+    /// (4096 rows) 32·L ran at 63–71 against 70–71 (and 89 vs 102 on 2 threads), so 64·L stays there.
+    static final int K_CHUNK_SMALL_A = 32 * L;
     /// At most this many columns of op(A) take [#shortK] (when neither other path takes the product).
     /// Measured (1 thread, 4096×k·k×1024, GFLOP/s, short vs packed): F32 k = 16 86 vs 58, k = 64 126 vs
     /// 117; F64 k = 16 48 vs 26, k = 64 61 vs 43.
@@ -135,7 +137,8 @@ final class GemmNarrowF64 {
             ldt = k;
         }
         double[] cols = bt;
-        int chunks = GemmF64.ceilDiv(k, K_CHUNK), kch = GemmF64.ceilDiv(GemmF64.ceilDiv(k, chunks), L) * L;
+        int chunk = n > 8 && (long) m * k <= NARROW_A ? K_CHUNK_SMALL_A : K_CHUNK;
+        int chunks = GemmF64.ceilDiv(k, chunk), kch = GemmF64.ceilDiv(GemmF64.ceilDiv(k, chunks), L) * L;
         int oT = offT, lT = ldt, groups = GemmF64.ceilDiv(m, 4), t = Math.min(tasks, groups);
         Parallel.forRange(groups, Math.max(1, groups / Math.max(1, t)), (s, e) -> {
             double[] out = SCRATCH.get().dots;

@@ -69,7 +69,7 @@ class GemmTest {
     @Test
     void skinnyPathsAcrossTheirBlocks() {
         Random rnd = new Random(5);
-        int[][] shapes = {{9, 5, 2 * GemmNarrowF32.K_CHUNK + 37}, {6, 2 * GemmF32.NR - 1, 300}, {6, 2 * GemmF64.NR, 300},
+        int[][] shapes = {{9, 5, 2 * GemmNarrowF32.K_CHUNK + 37}, {9, 12, 2 * GemmNarrowF32.K_CHUNK_SMALL_A + 37}, {6, 2 * GemmF32.NR - 1, 300}, {6, 2 * GemmF64.NR, 300},
                 {5, 64, 70}, {70, 64, 4000}, {1, 3, 2100}, {3, 1, 17},
                 {1, 40, 130}, {7, 1100, 3 * GemmNarrowF32.KS + 5}, {GemmNarrowF32.FEW_M, 70, 200}, {GemmNarrowF32.FEW_M + 1, 70, 20},
                 {16, GemmNarrowF32.WS + 33, 1}, {16, 2 * GemmNarrowF64.WS + 1, 66},
