@@ -1,6 +1,7 @@
 package dev.rankwise.cpu.gemm;
 
 import dev.rankwise.cpu.Parallel;
+import dev.rankwise.cpu.Team;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -9,11 +10,14 @@ import jdk.incubator.vector.VectorSpecies;
 /// A costs about as much as the product). Three paths, each reading the big operand once, in place or
 /// through a copy that stays in L1/L2:
 ///
-/// - [#narrow]: few columns of C (`x·Aᵀ`, `dy·B` in a LoRA layer, `A·Ω` in a randomized SVD): dot
-///   products along K of rows of A, read in place, with columns of op(B).
+/// - [#broadcast]: a few vectors' worth of columns of C (L < n ≤ 64, such as `x·Aᵀ` for r = 32 or 64):
+///   MR-row tiles of C, each element of A, read in place, broadcast against one or two vectors of a
+///   once-packed op(B).
+/// - [#narrow]: fewer columns (n ≤ L: `x·Aᵀ`, `dy·B` in a LoRA layer with r ≤ 16 in F32, `A·Ω` in a
+///   randomized SVD): dot products along K of rows of A, read in place, with columns of op(B).
 /// - [#fewRows]: few rows of C and long rows of B (`hᵀ·dy`, `Qᵀ·A`): B streams through in strips of
 ///   MR×NR tiles while op(A) and C stay in cache; the work splits over columns of C, so a long-K
-///   reduction needs no final sum.
+///   reduction needs no final sum. A small row-major B (in L2) is read in place ([#fewRowsInPlace]).
 /// - [#shortK]: short K and many rows (`u·Bᵀ`, `dh·A`): C is the big operand, written once in MR-row
 ///   bands from a once-packed op(B).
 ///
@@ -23,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmNarrowF64 {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
     private static final int L = S.length(), MR = GemmF64.MR, NR = GemmF64.NR;
-    /// [#narrow] takes op(A) row-major with k ≥ L and n < 2·NR, or n ≤ 64 with A small (m·k ≤
+    /// [#narrow] takes what [#broadcast] leaves of op(A) row-major with k ≥ L and n < 2·NR, or n ≤ 64 with A small (m·k ≤
     /// NARROW_A elements, about L2-sized; a larger A streams from memory while the packed path reads the
     /// wider op(B) from L1). Measured (GFLOP/s, narrow vs packed): F64 64×1024·1024×16 46 vs 24,
     /// 4096×1024·1024×16 32 vs 28; F32 64×1024·1024×32 92 vs 48, 4096×1024·1024×32 69 vs 72,
@@ -36,6 +40,12 @@ final class GemmNarrowF64 {
     /// 4096×1024·1024×16, before the lane tree was written out): chunks of 16·L, 32·L, 64·L, 128·L ran
     /// at 40, 50, 74, 69 GFLOP/s; shorter chunks pay the lane reduction and C update too often.
     static final int K_CHUNK = 64 * L;
+    /// The chunk of [#narrow] when A is small (m·k ≤ [#NARROW_A], e.g. the LoRA backward's 64-row
+    /// blocks of dy, already in L2) and op(B) has more than 8 columns: then op(B)'s chunk (8 KiB per
+    /// column at 64·L F32) is what leaves L1. Measured with the lane tree written out, F32
+    /// 64×1024·1024×16 blocks in L2: 16·L, 32·L, 64·L at 78, 97, 76 GFLOP/s; on A streamed from memory
+    /// (4096 rows) 32·L ran at 63–71 against 70–71 (and 89 vs 102 on 2 threads), so 64·L stays there.
+    static final int K_CHUNK_SMALL_A = 32 * L;
     /// At most this many columns of op(A) take [#shortK] (when neither other path takes the product).
     /// Measured (1 thread, 4096×k·k×1024, GFLOP/s, short vs packed): F32 k = 16 86 vs 58, k = 64 126 vs
     /// 117; F64 k = 16 48 vs 26, k = 64 61 vs 43.
@@ -45,6 +55,13 @@ final class GemmNarrowF64 {
     /// is twice as fast as KS = 128 or 256 (more rows than the L2 streamer tracks), and 4 KiB rows beat
     /// 0.5–2 KiB by 5–20%.
     static final int KS = 64, WS = 32 * NR;
+    /// [#fewRows] reads a row-major B of at most this many elements in place ([#fewRowsInPlace]).
+    /// Measured (1 thread, GFLOP/s, in place vs packed): F32 16×64·64×1024 126 vs 83, F64 57–67 vs
+    /// 43–44; the LoRA backward's `uᵀ·dy` over 64-row blocks in L2 (r = 16, d = 1024) 1.18 vs 1.75 ms.
+    static final int IN_PLACE_B = 1 << 16;
+    /// [#broadcast] walks K in chunks of this many elements when op(B) spans several panels, so the
+    /// tile's MR rows of A (8 or 16 KiB) are reread from L1 for each panel.
+    static final int BCAST_KC = 256;
     /// Index vectors that pick the even and the odd lanes of two vectors, for [#dot4x4]'s lane sums.
     private static final DoubleVector EVEN, ODD;
 
@@ -81,7 +98,15 @@ final class GemmNarrowF64 {
 
     /// Whether a skinny path takes op(A)·op(B) (m×k times k×n).
     static boolean takes(boolean ta, boolean tb, int m, int n, int k) {
-        return narrows(ta, m, n, k) || m <= FEW_M || k <= SHORT_K;
+        return broadcasts(ta, n, k) || narrows(ta, m, n, k) || m <= FEW_M || k <= SHORT_K;
+    }
+
+    /// Measured against the dot-product form [#narrow] and the packed path (1 thread, GFLOP/s,
+    /// 4096×1024·1024×n): F32 n = 32 117 vs 97 (narrow), n = 64 112 vs 97 (packed); F64 n = 16 55 vs
+    /// 32, n = 64 53 vs 41. For n ≤ L one vector of op(B) meets one broadcast per FMA, which caps it at
+    /// half the FMA rate (F32 n = 16: 76 GFLOP/s in L2, as the dot form at 64·L chunks; 97 at 32·L).
+    private static boolean broadcasts(boolean ta, int n, int k) {
+        return !ta && k >= L && n > L && n <= 64;
     }
 
     private static boolean narrows(boolean ta, int m, int n, int k) {
@@ -91,7 +116,8 @@ final class GemmNarrowF64 {
     /// `C = alpha·op(A)·op(B) + beta·C` on up to `tasks` threads, for a product that [#takes] says is skinny.
     static void gemm(int tasks, boolean ta, boolean tb, int m, int n, int k, double alpha, double[] a, int offA, int lda,
                      double[] b, int offB, int ldb, double beta, double[] c, int offC, int ldc) {
-        if (narrows(ta, m, n, k)) narrow(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        if (broadcasts(ta, n, k)) broadcast(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+        else if (narrows(ta, m, n, k)) narrow(tasks, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
         else if (m > FEW_M) shortK(tasks, ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
         else fewRows(tasks, ta, tb, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
     }
@@ -111,7 +137,8 @@ final class GemmNarrowF64 {
             ldt = k;
         }
         double[] cols = bt;
-        int chunks = GemmF64.ceilDiv(k, K_CHUNK), kch = GemmF64.ceilDiv(GemmF64.ceilDiv(k, chunks), L) * L;
+        int chunk = n > 8 && (long) m * k <= NARROW_A ? K_CHUNK_SMALL_A : K_CHUNK;
+        int chunks = GemmF64.ceilDiv(k, chunk), kch = GemmF64.ceilDiv(GemmF64.ceilDiv(k, chunks), L) * L;
         int oT = offT, lT = ldt, groups = GemmF64.ceilDiv(m, 4), t = Math.min(tasks, groups);
         Parallel.forRange(groups, Math.max(1, groups / Math.max(1, t)), (s, e) -> {
             double[] out = SCRATCH.get().dots;
@@ -136,6 +163,106 @@ final class GemmNarrowF64 {
         });
     }
 
+    /// Few columns of C with op(A) row-major, in broadcast form (`x·Aᵀ` for r = 32 or 64): op(B) (k×n,
+    /// small) is packed once into NR-wide micro-panels, and each MR-row tile of C runs K past them,
+    /// broadcasting elements of A read in place from its MR rows (sequential streams the prefetchers
+    /// follow) against the two vectors of a panel row. A is neither packed (for n = 64, packing A costs
+    /// as much as the product) nor reduced across lanes. With several panels, K goes in chunks of [#BCAST_KC] so that the tile's rows of A are
+    /// reread from L1 for each panel. Tasks split the rows, so every row is summed in one fixed order.
+    static void broadcast(int tasks, boolean tb, int m, int n, int k, double alpha, double[] a, int offA, int lda,
+                          double[] b, int offB, int ldb, double beta, double[] c, int offC, int ldc) {
+        int panels = GemmF64.ceilDiv(n, NR);
+        double[] pb = SCRATCH.get().b(panels * NR * k);     // (p, j) of panel q at q·NR·k + p·NR + j
+        packB(tb, b, offB, ldb, 0, k, 0, n, pb);
+        int kch = panels == 1 ? k : Math.min(k, BCAST_KC), units = GemmF64.ceilDiv(m, MR), t = Math.min(tasks, units);
+        Team.run(t, task -> {
+            double[] tile = SCRATCH.get().tile;
+            int i1 = Math.min(m, (int) ((long) units * (task + 1) / t) * MR);
+            for (int i = (int) ((long) units * task / t) * MR; i < i1; i += MR) {
+                int rows = Math.min(MR, i1 - i);
+                for (int pc = 0; pc < k; pc += kch) {
+                    int kc = Math.min(kch, k - pc);
+                    double betaNow = pc == 0 ? beta : 1;    // later chunks add to the first
+                    for (int q = 0; q < panels; q++) {
+                        int ia = offA + i * lda + pc, ib = q * NR * k + pc * NR, ic = offC + i * ldc + q * NR;
+                        broadcastTile(kc, a, ia, lda, rows, pb, ib, tile);
+                        writeTile(rows, Math.min(NR, n - q * NR), tile, alpha, betaNow, c, ic, ldc);
+                    }
+                }
+            }
+        });
+    }
+
+    /// tile[i·NR + j] = Σ_p A(i, p)·pb[ib + p·NR + j] for i < MR, p < kc, A row i at `a0 + i·lda` (rows
+    /// past `rows` repeat the last one: computed, not written).
+    static void broadcastTile(int kc, double[] a, int a0, int lda, int rows, double[] pb, int ib, double[] tile) {
+        int o1 = a0 + Math.min(1, rows - 1) * lda, o2 = a0 + Math.min(2, rows - 1) * lda, o3 = a0 + Math.min(3, rows - 1) * lda;
+        int o4 = a0 + Math.min(4, rows - 1) * lda, o5 = a0 + Math.min(5, rows - 1) * lda, o6 = a0 + Math.min(6, rows - 1) * lda;
+        int o7 = a0 + Math.min(7, rows - 1) * lda;
+        DoubleVector z = DoubleVector.zero(S);
+        DoubleVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        DoubleVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int p = 0; p < kc; p++) {
+            int bp = ib + p * NR;
+            DoubleVector b0 = DoubleVector.fromArray(S, pb, bp), b1 = DoubleVector.fromArray(S, pb, bp + L);
+            DoubleVector x = DoubleVector.broadcast(S, a[a0 + p]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = DoubleVector.broadcast(S, a[o1 + p]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = DoubleVector.broadcast(S, a[o2 + p]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = DoubleVector.broadcast(S, a[o3 + p]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = DoubleVector.broadcast(S, a[o4 + p]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = DoubleVector.broadcast(S, a[o5 + p]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = DoubleVector.broadcast(S, a[o6 + p]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = DoubleVector.broadcast(S, a[o7 + p]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + L);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + L);
+    }
+
+    /// C[i, j] = alpha·tile[i·NR + j] + beta·C[i, j] for i < rows, j < cols, by masked vectors; with
+    /// beta = 0, C is not read.
+    static void writeTile(int rows, int cols, double[] tile, double alpha, double beta, double[] c, int ic, int ldc) {
+        DoubleVector va = DoubleVector.broadcast(S, alpha), vb = DoubleVector.broadcast(S, beta);
+        for (int v = 0; v < cols; v += L) {
+            var mask = S.indexInRange(v, cols);
+            for (int i = 0; i < rows; i++) {
+                int o = ic + i * ldc + v;
+                DoubleVector t = DoubleVector.fromArray(S, tile, i * NR + v).mul(va);
+                if (beta != 0) t = DoubleVector.fromArray(S, c, o, mask).fma(vb, t);
+                t.intoArray(c, o, mask);
+            }
+        }
+    }
+
     /// Few rows of C (m ≤ [#FEW_M]), such as `hᵀ·dy` (the LoRA gradient of B) or `Qᵀ·A` (randomized
     /// SVD): per K block, op(A) (m×KS, tiny) is packed once, then B goes by in KS×WS blocks, each packed
     /// into NR-column micro-panels that stay in L2 while all MR-row tiles of C take [GemmF64#kernel]
@@ -143,6 +270,10 @@ final class GemmNarrowF64 {
     /// once, in rows of WS contiguous elements, so the prefetchers follow it. Tasks split the columns.
     static void fewRows(int tasks, boolean ta, boolean tb, int m, int n, int k, double alpha, double[] a, int offA, int lda,
                         double[] b, int offB, int ldb, double beta, double[] c, int offC, int ldc) {
+        if (!tb && (long) k * n <= IN_PLACE_B) {
+            fewRowsInPlace(tasks, ta, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+            return;
+        }
         int units = GemmF64.ceilDiv(n, NR), t = Math.min(tasks, units);
         int kcMax = GemmF64.ceilDiv(k, GemmF64.ceilDiv(k, KS)), mp = GemmF64.ceilDiv(m, MR) * MR;
         Parallel.forRange(t, 1, (s, e) -> {
@@ -168,6 +299,89 @@ final class GemmNarrowF64 {
                 }
             }
         });
+    }
+
+    /// [#fewRows] for a row-major op(B) small enough to sit in L2 (k·n ≤ [#IN_PLACE_B], such as the
+    /// 64-row block of dy or x that the LoRA backward's `uᵀ·dy` and `dhᵀ·x` read right after another
+    /// product did): op(A) is packed once, and the kernel reads B's rows in place, two vectors at a
+    /// time, instead of copying B first (a copy of B costs about half as much as the product at m = 16).
+    /// The last, partial column panel is packed as in [#fewRows]. Tasks split the columns.
+    static void fewRowsInPlace(int tasks, boolean ta, int m, int n, int k, double alpha, double[] a, int offA, int lda,
+                               double[] b, int offB, int ldb, double beta, double[] c, int offC, int ldc) {
+        int units = GemmF64.ceilDiv(n, NR), t = Math.min(tasks, units), mp = GemmF64.ceilDiv(m, MR) * MR;
+        double[] pa = SCRATCH.get().a(mp * k);
+        GemmF64.packA(ta, a, offA, lda, 0, m, 0, k, pa);
+        Team.run(t, task -> {
+            Scratch buf = SCRATCH.get();
+            int j0 = (int) ((long) units * task / t) * NR, j1 = Math.min(n, (int) ((long) units * (task + 1) / t) * NR);
+            for (int jr = j0; jr < j1; jr += NR) {
+                int cols = Math.min(NR, j1 - jr);
+                if (cols < NR) {                            // the partial panel: packed, masked by packB
+                    double[] pb = buf.b(k * NR);
+                    packB(false, b, offB, ldb, 0, k, jr, cols, pb);
+                    for (int ir = 0; ir < m; ir += MR) {
+                        GemmF64.kernel(k, pa, ir * k, pb, 0, c, offC + ir * ldc + jr, ldc, Math.min(MR, m - ir), cols, alpha, beta, buf.tile);
+                    }
+                    continue;
+                }
+                for (int ir = 0; ir < m; ir += MR) {
+                    inPlaceTile(k, pa, ir * k, b, offB + jr, ldb, buf.tile);
+                    writeTile(Math.min(MR, m - ir), NR, buf.tile, alpha, beta, c, offC + ir * ldc + jr, ldc);
+                }
+            }
+        });
+    }
+
+    /// tile[i·NR + j] = Σ_p pa[ia + p·MR + i]·b[ib + p·ldb + j] for i < MR, j < NR, p < kc: a packed
+    /// A micro-panel against NR columns of B read in place.
+    static void inPlaceTile(int kc, double[] pa, int ia, double[] b, int ib, int ldb, double[] tile) {
+        DoubleVector z = DoubleVector.zero(S);
+        DoubleVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        DoubleVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int p = 0, bp = ib; p < kc; p++, bp += ldb) {
+            int ap = ia + p * MR;
+            DoubleVector b0 = DoubleVector.fromArray(S, b, bp), b1 = DoubleVector.fromArray(S, b, bp + L);
+            DoubleVector x = DoubleVector.broadcast(S, pa[ap]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = DoubleVector.broadcast(S, pa[ap + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = DoubleVector.broadcast(S, pa[ap + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = DoubleVector.broadcast(S, pa[ap + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = DoubleVector.broadcast(S, pa[ap + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = DoubleVector.broadcast(S, pa[ap + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = DoubleVector.broadcast(S, pa[ap + 6]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = DoubleVector.broadcast(S, pa[ap + 7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + L);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + L);
     }
 
     /// Short products (k ≤ [#SHORT_K]), such as `u·Bᵀ` and `dh·A` in a LoRA layer: C is the big operand

@@ -62,17 +62,23 @@ class GemmTest {
 
     /// The skinny paths ([GemmNarrowF64]) across their own blocks: narrow products with K over several
     /// chunks (with a remainder that is not a multiple of the vector length), few-row products with K
-    /// over several blocks and n past one packed strip of B, short products (k ≤ SHORT_K) with row and
+    /// over several blocks and n past one packed strip of B, broadcast products (L < n ≤ 64) with one and
+    /// several panels and K over several chunks, few-row products with B read in place, short products (k ≤ SHORT_K) with row and
     /// column remainders, K = 1, one row, and the sizes at which each path hands over to the packed
     /// one; every transpose, on 1 and 2 threads.
     @Test
     void skinnyPathsAcrossTheirBlocks() {
         Random rnd = new Random(5);
-        int[][] shapes = {{9, 5, 2 * GemmNarrowF32.K_CHUNK + 37}, {6, 2 * GemmF32.NR - 1, 300}, {6, 2 * GemmF64.NR, 300},
+        int[][] shapes = {{9, 5, 2 * GemmNarrowF32.K_CHUNK + 37}, {9, 12, 2 * GemmNarrowF32.K_CHUNK_SMALL_A + 37}, {6, 2 * GemmF32.NR - 1, 300}, {6, 2 * GemmF64.NR, 300},
                 {5, 64, 70}, {70, 64, 4000}, {1, 3, 2100}, {3, 1, 17},
                 {1, 40, 130}, {7, 1100, 3 * GemmNarrowF32.KS + 5}, {GemmNarrowF32.FEW_M, 70, 200}, {GemmNarrowF32.FEW_M + 1, 70, 20},
                 {16, GemmNarrowF32.WS + 33, 1}, {16, 2 * GemmNarrowF64.WS + 1, 66},
-                {100, 70, GemmNarrowF32.SHORT_K}, {GemmNarrowF32.FEW_M + 1, 200, 1}, {300, 1100, 17}, {97, 130, GemmNarrowF32.SHORT_K + 1}};
+                {100, 70, GemmNarrowF32.SHORT_K}, {GemmNarrowF32.FEW_M + 1, 200, 1}, {300, 1100, 17}, {97, 130, GemmNarrowF32.SHORT_K + 1},
+                // the broadcast path: one-vector and two-vector panels, several panels with K in chunks
+                {37, GemmF64.L + 1, 700}, {21, 40, GemmNarrowF32.BCAST_KC + 3}, {130, 64, 2 * GemmNarrowF32.BCAST_KC + 17},
+                {1, GemmF32.L + 3, 50}, {9, GemmF32.NR + 1, GemmF32.L},
+                // few rows with B read in place: a partial last panel, B at the size limit, K = 1
+                {16, 1000, 64}, {GemmNarrowF32.FEW_M, 256, GemmNarrowF32.IN_PLACE_B / 256}, {9, 3 * GemmF32.NR, 200}, {13, 70, 1}};
         for (int threads : new int[] {1, 2}) {
             Parallel.setThreads(threads);
             for (int[] sh : shapes) {
