@@ -140,7 +140,8 @@ final class GemmNarrowF32 {
         int chunk = n > 8 && (long) m * k <= NARROW_A ? K_CHUNK_SMALL_A : K_CHUNK;
         int chunks = GemmF32.ceilDiv(k, chunk), kch = GemmF32.ceilDiv(GemmF32.ceilDiv(k, chunks), L) * L;
         int oT = offT, lT = ldt, groups = GemmF32.ceilDiv(m, 4), t = Math.min(tasks, groups);
-        Parallel.forRange(groups, Math.max(1, groups / Math.max(1, t)), (s, e) -> {
+        Team.run(t, task -> {                               // one band per thread, on the spinning team
+            int s = (int) ((long) groups * task / t), e = (int) ((long) groups * (task + 1) / t);
             float[] out = SCRATCH.get().dots;
             for (int g = s; g < e; g++) {
                 int i0 = 4 * g, rows = Math.min(4, m - i0);

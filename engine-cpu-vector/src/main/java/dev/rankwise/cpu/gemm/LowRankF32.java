@@ -1,6 +1,7 @@
 package dev.rankwise.cpu.gemm;
 
 import dev.rankwise.cpu.Parallel;
+import dev.rankwise.cpu.Team;
 
 /// F32 fused low-rank linear (LoRA, arXiv 2106.09685 eq. 3; SoRA's gated form, arXiv 2311.11696 eq. 3)
 /// on contiguous row-major arrays: x [N, d_in], W [d_out, d_in], A [r, d_in], B [d_out, r], g [r] or
@@ -57,7 +58,8 @@ public final class LowRankF32 {
         int mr = GemmF32.MR, nr = GemmF32.NR, kw = dIn - k0, kx = kw + r;
         int units = GemmF32.ceilDiv(n, mr);
         int tasks = Math.min(units, 2L * n * dOut * kx < GemmF32.PARALLEL_FLOPS ? 1 : Parallel.threads());
-        Parallel.forRange(tasks, 1, (t0, t1) -> {
+        Team.run(tasks, t0 -> {                             // one band per thread, on GEMM's spinning team
+            int t1 = t0 + 1;
             Packs pk = PACKS.get();
             int panels = GemmF32.ceilDiv(dOut, nr);
             if (pk.b.length < panels * nr * kx) pk.b = new float[panels * nr * kx];
