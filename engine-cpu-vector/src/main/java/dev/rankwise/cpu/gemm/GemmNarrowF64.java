@@ -140,17 +140,28 @@ final class GemmNarrowF64 {
         int chunk = n > 8 && (long) m * k <= NARROW_A ? K_CHUNK_SMALL_A : K_CHUNK;
         int chunks = GemmF64.ceilDiv(k, chunk), kch = GemmF64.ceilDiv(GemmF64.ceilDiv(k, chunks), L) * L;
         int oT = offT, lT = ldt, groups = GemmF64.ceilDiv(m, 4), t = Math.min(tasks, groups);
+        // A K tail (only the last chunk's, as kch is a multiple of L) goes through zero-padded copies of
+        // its A rows and B columns: the same sums as masked loads, bit for bit, and dot4x4 stays small
+        // enough for C1's profiling tier (with a masked tail it failed there, "out of virtual registers",
+        // and could then stay interpreted-speed when short calls made it hot first).
+        int lastPc = (k - 1) / kch * kch, kpad = GemmF64.ceilDiv(k - lastPc, L) * L;
+        boolean padded = (k - lastPc) % L != 0;
+        double[] btail = padded ? new double[n * kpad] : null;
+        if (padded) for (int j = 0; j < n; j++) System.arraycopy(cols, oT + j * lT + lastPc, btail, j * kpad, k - lastPc);
         Team.run(t, task -> {                               // one band per thread, on the spinning team
             int s = (int) ((long) groups * task / t), e = (int) ((long) groups * (task + 1) / t);
             double[] out = SCRATCH.get().dots;
+            double[] atail = padded ? new double[4 * kpad] : null;
             for (int g = s; g < e; g++) {
                 int i0 = 4 * g, rows = Math.min(4, m - i0);
+                if (padded) for (int i = 0; i < rows; i++) System.arraycopy(a, offA + (i0 + i) * lda + lastPc, atail, i * kpad, k - lastPc);
                 for (int pc = 0; pc < k; pc += kch) {
                     int kc = Math.min(kch, k - pc);
                     double betaNow = pc == 0 ? beta : 1;    // later chunks add to the first
                     for (int j0 = 0; j0 < n; j0 += 4) {
                         int nj = Math.min(4, n - j0);
-                        dot4x4(kc, a, offA + i0 * lda + pc, lda, rows, cols, oT + j0 * lT + pc, lT, nj, out);
+                        if (padded && pc == lastPc) dot4x4(kpad, atail, 0, kpad, rows, btail, j0 * kpad, kpad, nj, out);
+                        else dot4x4(kc, a, offA + i0 * lda + pc, lda, rows, cols, oT + j0 * lT + pc, lT, nj, out);
                         for (int i = 0; i < rows; i++) {
                             int o = offC + (i0 + i) * ldc + j0;
                             for (int j = 0; j < nj; j++) {
@@ -437,8 +448,9 @@ final class GemmNarrowF64 {
         }
     }
 
-    /// out[4·i + j] = Σ_p a[a0 + i·lda + p]·bt[b0 + j·ldt + p] for i < 4, j < 4, p < k; rows past `rows`
-    /// and columns past `cols` repeat the last valid one (their sums are computed and ignored).
+    /// out[4·i + j] = Σ_p a[a0 + i·lda + p]·bt[b0 + j·ldt + p] for i < 4, j < 4, p < k, k a multiple of L
+    /// (a K tail goes through zero-padded copies, see [#narrow]); rows past `rows` and columns past `cols`
+    /// repeat the last valid one (their sums are computed and ignored).
     static void dot4x4(int k, double[] a, int a0, int lda, int rows, double[] bt, int b0, int ldt, int cols, double[] out) {
         int r1 = a0 + Math.min(1, rows - 1) * lda, r2 = a0 + Math.min(2, rows - 1) * lda, r3 = a0 + Math.min(3, rows - 1) * lda;
         int q1 = b0 + Math.min(1, cols - 1) * ldt, q2 = b0 + Math.min(2, cols - 1) * ldt, q3 = b0 + Math.min(3, cols - 1) * ldt;
@@ -465,31 +477,6 @@ final class GemmNarrowF64 {
             s22 = x2.fma(y, s22);
             s32 = x3.fma(y, s32);
             y = DoubleVector.fromArray(S, bt, q3 + p);
-            s03 = x0.fma(y, s03);
-            s13 = x1.fma(y, s13);
-            s23 = x2.fma(y, s23);
-            s33 = x3.fma(y, s33);
-        }
-        if (p < k) {                                        // the K tail, masked
-            var mk = S.indexInRange(p, k);
-            DoubleVector x0 = DoubleVector.fromArray(S, a, a0 + p, mk), x1 = DoubleVector.fromArray(S, a, r1 + p, mk);
-            DoubleVector x2 = DoubleVector.fromArray(S, a, r2 + p, mk), x3 = DoubleVector.fromArray(S, a, r3 + p, mk);
-            DoubleVector y = DoubleVector.fromArray(S, bt, b0 + p, mk);
-            s00 = x0.fma(y, s00);
-            s10 = x1.fma(y, s10);
-            s20 = x2.fma(y, s20);
-            s30 = x3.fma(y, s30);
-            y = DoubleVector.fromArray(S, bt, q1 + p, mk);
-            s01 = x0.fma(y, s01);
-            s11 = x1.fma(y, s11);
-            s21 = x2.fma(y, s21);
-            s31 = x3.fma(y, s31);
-            y = DoubleVector.fromArray(S, bt, q2 + p, mk);
-            s02 = x0.fma(y, s02);
-            s12 = x1.fma(y, s12);
-            s22 = x2.fma(y, s22);
-            s32 = x3.fma(y, s32);
-            y = DoubleVector.fromArray(S, bt, q3 + p, mk);
             s03 = x0.fma(y, s03);
             s13 = x1.fma(y, s13);
             s23 = x2.fma(y, s23);
