@@ -90,8 +90,18 @@ final class HouseholderF64 {
     /// C (m×n at `oc`) ← H·C, or Hᵀ·C when `trans`, for H = I − V·T·Vᵀ with V m×k. Work: 2 k×n arrays.
     static void applyLeft(boolean trans, int m, int n, int k, double[] v, double[] t, double[] c, int oc, int ldc) {
         if (m == 0 || n == 0 || k == 0) return;
-        double[] w = new double[k * n], w2 = new double[k * n];
+        double[] w = new double[k * n];
         BlasF64.gemm(true, false, k, n, m, 1, v, 0, m, c, oc, ldc, 0, w, 0, k);
+        if (m <= 2 * n) {
+            // (V·op(T))·W instead of V·(op(T)·W): m·k² flops instead of n·k², but op(T)·W's k×n output
+            // goes through the GEMM's narrow path (measured F32, k = 64, n = 512: 37 GFLOP/s, 114 µs)
+            // while V·op(T) is a plain product (36 µs).
+            double[] vt = new double[m * k];
+            BlasF64.gemm(false, trans, m, k, k, 1, v, 0, m, t, 0, k, 0, vt, 0, m);
+            BlasF64.gemm(false, false, m, n, k, -1, vt, 0, m, w, 0, k, 1, c, oc, ldc);
+            return;
+        }
+        double[] w2 = new double[k * n];
         BlasF64.gemm(trans, false, k, n, k, 1, t, 0, k, w, 0, k, 0, w2, 0, k);
         BlasF64.gemm(false, false, m, n, k, -1, v, 0, m, w2, 0, k, 1, c, oc, ldc);
     }

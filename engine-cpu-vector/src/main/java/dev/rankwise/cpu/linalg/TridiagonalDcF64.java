@@ -139,26 +139,18 @@ final class TridiagonalDcF64 {
             for (int j = j0; j < j1; j++) Secular.root(p, w, nk, r, j, origin, tau);
         });
         // Gu–Eisenstat: the z for which the computed roots are exact, then the vectors from it.
-        /*keep*/double[] zh = new /*keep*/double[nk];
+        /*keep*/double[] po = new /*keep*/double[nk], zh = new /*keep*/double[nk];
+        for (int j = 0; j < nk; j++) po[j] = p[origin[j]];
         Parallel.forRange(nk, grain, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                /*keep*/double prod = (p[i] - p[origin[i]]) - tau[i];
-                for (int j = 0; j < nk; j++) {
-                    if (j != i) prod *= ((p[i] - p[origin[j]]) - tau[j]) / (p[i] - p[j]);
-                }
-                zh[i] = Math.copySign(Math.sqrt(Math.max(0, -prod)), z[kept[i]]);
-            }
+            Secular.zhatSquared(p, po, tau, nk, i0, i1, zh);
+            for (int i = i0; i < i1; i++) zh[i] = Math.copySign(Math.sqrt(Math.max(0, zh[i])), z[kept[i]]);
         });
         double[] u = new double[nk * nk];
         Parallel.forRange(nk, grain, (j0, j1) -> {
+            /*keep*/double[] col = new /*keep*/double[nk];
             for (int j = j0; j < j1; j++) {
-                /*keep*/double norm = 0;
-                for (int i = 0; i < nk; i++) {
-                    /*keep*/double v = zh[i] / ((p[i] - p[origin[j]]) - tau[j]);
-                    u[j * nk + i] = (double) v;
-                    norm += v * v;
-                }
-                BlasF64.scal(nk, (double) (1 / Math.sqrt(norm)), u, j * nk);
+                /*keep*/double scale = Secular.vectorColumn(p, po[j], tau[j], zh, nk, col);
+                for (int i = 0; i < nk; i++) u[j * nk + i] = (double) (col[i] * scale);
             }
         });
         for (int j = 0; j < k; j++) lam[kept[j]] = p[origin[j]] + tau[j];

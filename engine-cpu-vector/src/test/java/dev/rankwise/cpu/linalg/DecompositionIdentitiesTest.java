@@ -90,6 +90,32 @@ class DecompositionIdentitiesTest {
         }
     }
 
+    /// The eigh path picks its threads by size (all on one below n = 768, then the back-transformation,
+    /// the divide and conquer's halves and from n ≈ 380 the rank-2k update split): on one and on two
+    /// threads both results satisfy the identities and their eigenvalues agree to `tol·‖A‖` (the
+    /// summation orders differ, so the bits may not).
+    @ParameterizedTest
+    @CsvSource({"300,F64", "800,F32", "1100,F64"})
+    void eighOnOneAndTwoThreads(int n, DType dt) {
+        Tensor a = symmetric(n * 5L, dt, n);
+        double tol = tol(dt), scale = f64(a).norm().item();
+        int threads = dev.rankwise.cpu.Parallel.threads();
+        Linalg.Eigh[] e = new Linalg.Eigh[2];
+        try {
+            for (int t = 0; t < 2; t++) {
+                dev.rankwise.cpu.Parallel.setThreads(t + 1);
+                e[t] = Linalg.eigh(a);
+                Tensor v = f64(e[t].vectors());
+                assertBelow(f64(a).matmul(v).sub(v.mul(f64(e[t].values()))).norm().item() / scale, tol, "‖AV − VΛ‖/‖A‖, " + (t + 1) + " threads");
+                assertBelow(orth(e[t].vectors()), tol, "‖VᵀV − I‖, " + (t + 1) + " threads");
+            }
+        } finally {
+            dev.rankwise.cpu.Parallel.setThreads(threads);
+        }
+        double[] one = e[0].values().toDoubleArray(), two = e[1].values().toDoubleArray();
+        for (int i = 0; i < n; i++) assertEquals(one[i], two[i], tol * scale, "λ_" + i + " on 1 vs 2 threads");
+    }
+
     @ParameterizedTest
     @CsvSource({"1,1,F64", "7,7,F64", "9,6,F32", "6,9,F64", "200,200,F32", "200,200,F64", "150,100,F64", "100,170,F32"})
     void luAndLdu(int m, int n, DType dt) {
