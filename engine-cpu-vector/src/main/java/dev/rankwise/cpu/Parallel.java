@@ -21,6 +21,22 @@ public final class Parallel {
         void run(int start, int end);
     }
 
+    /// Bound while [#serially] runs: splits on this thread run inline, as inside a pool worker.
+    private static final ScopedValue<Boolean> SERIAL = ScopedValue.newInstance();
+
+    /// True inside a pool worker or a [#serially] scope, where a split must run inline: the outer
+    /// level already decided how many threads this work gets.
+    public static boolean nested() {
+        return ForkJoinTask.inForkJoinPool() || SERIAL.isBound();
+    }
+
+    /// Runs `work` on the calling thread with every split inside it inline (pool loops, GEMM teams,
+    /// side-by-side pieces). For work too small to gain from a second thread: it saves handing the
+    /// whole call to a pool worker, which measured slower than one thread.
+    public static <T> T serially(java.util.function.Supplier<T> work) {
+        return ScopedValue.where(SERIAL, Boolean.TRUE).call(work::get);
+    }
+
     public static int threads() {
         return pool.getParallelism();
     }
@@ -43,7 +59,7 @@ public final class Parallel {
         int threads = threads();
         if (n <= 0) return;
         // Nested calls from inside a worker run inline: the outer split already uses every thread.
-        if (threads == 1 || n <= grain || ForkJoinTask.inForkJoinPool()) {
+        if (threads == 1 || n <= grain || nested()) {
             body.run(0, n);
             return;
         }

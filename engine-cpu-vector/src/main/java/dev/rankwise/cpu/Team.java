@@ -1,6 +1,5 @@
 package dev.rankwise.cpu;
 
-import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
@@ -25,7 +24,7 @@ public final class Team {
 
     /// Runs `band.accept(i)` for i in `[0, bands)`, each band on its own thread when the team is free.
     public static void run(int bands, IntConsumer band) {
-        if (bands <= 1 || ForkJoinTask.inForkJoinPool() || Thread.currentThread() instanceof Helper
+        if (bands <= 1 || Parallel.nested() || Thread.currentThread() instanceof Helper
                 || !BUSY.compareAndSet(false, true)) {
             Parallel.forRange(bands, 1, (s, e) -> {
                 for (int i = s; i < e; i++) band.accept(i);

@@ -2,8 +2,6 @@ package dev.rankwise.cpu.linalg;
 
 import dev.rankwise.cpu.Parallel;
 
-import java.util.concurrent.ForkJoinTask;
-
 /// Symmetric eigendecomposition of a row-major F64 matrix: blocked Householder tridiagonalization
 /// ([TridiagonalF64]), divide and conquer on the tridiagonal matrix ([TridiagonalDcF64]), and the
 /// reflectors applied to its eigenvectors as GEMMs — LAPACK's dsyevd path. The matrix is
@@ -22,9 +20,9 @@ final class EighF64 {
 
     /// A [n, n] → {values [n] ascending, vectors [n, n] row-major with the eigenvectors as columns}.
     static double[][] eigh(double[] a, int n) {
-        if (n < PARALLEL_ORDER && Parallel.threads() > 1 && !ForkJoinTask.inForkJoinPool()) {
-            // On one pool worker, every split inside (pool loops, GEMM teams, Fork) runs inline.
-            return Parallel.pool().submit(() -> decompose(a, n)).join();
+        if (n < PARALLEL_ORDER && Parallel.threads() > 1 && !Parallel.nested()) {
+            // On this thread with every split inside (pool loops, GEMM teams, Fork) inline.
+            return Parallel.serially(() -> decompose(a, n));
         }
         return decompose(a, n);
     }

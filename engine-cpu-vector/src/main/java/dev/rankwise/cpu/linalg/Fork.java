@@ -13,7 +13,7 @@ final class Fork {
     private Fork() {}
 
     static void both(Runnable first, Runnable second) {
-        if (Parallel.threads() == 1 || ForkJoinTask.inForkJoinPool()) {
+        if (Parallel.threads() == 1 || Parallel.nested()) {
             first.run();
             second.run();
             return;

@@ -37,7 +37,7 @@ final class RotationLog {
         this.c = new double[capacity];
         this.s = new double[capacity];
         this.apply = apply;
-        this.async = async && Parallel.threads() > 1 && !ForkJoinTask.inForkJoinPool();
+        this.async = async && Parallel.threads() > 1 && !Parallel.nested();
     }
 
     void add(int j, double cj, double sj) {
