@@ -42,6 +42,12 @@ final class BlasF32 {
         return v.lane(0);
     }
 
+    /// The product of `v`'s lanes in the same fixed order as [#sumLanes].
+    static float productLanes(FloatVector v) {
+        for (VectorShuffle<Float> swap : BUTTERFLY) v = v.mul(v.rearrange(swap));
+        return v.lane(0);
+    }
+
     @SuppressWarnings("unchecked")
     private static final VectorShuffle<Float>[] BUTTERFLY = java.util.stream.IntStream
             .iterate(L / 2, h -> h >= 1, h -> h / 2)

@@ -31,12 +31,12 @@ final class Secular {
     private static double[] sums(double[] p, double[] sq, double[] w, int from, int to, double po, double so, double t) {
         int l = S.length(), i = from;
         DoubleVector vs = DoubleVector.zero(S), vd = DoubleVector.zero(S), va = DoubleVector.zero(S);
-        DoubleVector vpo = DoubleVector.broadcast(S, po), vt = DoubleVector.broadcast(S, t);
+        DoubleVector vpo = DoubleVector.broadcast(S, po), vso = DoubleVector.broadcast(S, so), vt = DoubleVector.broadcast(S, t);
         for (; i + l <= to; i += l) {
             DoubleVector delta;
             if (sq == null) delta = DoubleVector.fromArray(S, p, i).sub(vpo).sub(vt);
             else {
-                DoubleVector x = DoubleVector.fromArray(S, sq, i), vso = DoubleVector.broadcast(S, so);
+                DoubleVector x = DoubleVector.fromArray(S, sq, i);
                 delta = x.sub(vso).mul(x.add(vso)).sub(vt);
             }
             // One division per pole: q/δ as q·(1/δ) (the derivative only steers the step).
@@ -131,16 +131,6 @@ final class Secular {
         tau[j] = t;
     }
 
-    /// Lanes of `v` combined in a fixed order (lane 0 first), by sum or by product: the result must not
-    /// depend on whether the caller was compiled yet (see [BlasF64#sumLanes]).
-    private static double lanes(DoubleVector v, boolean product) {
-        double[] t = new double[S.length()];
-        v.intoArray(t, 0);
-        double r = t[0];
-        for (int l = 1; l < t.length; l++) r = product ? r * t[l] : r + t[l];
-        return r;
-    }
-
     /// Gu–Eisenstat's ẑ_i², for the roots x_j = po_j + τ_j (po_j = p[origin[j]]):
     /// −((p_i − po_i) − τ_i)·Π_{j≠i} ((p_i − po_j) − τ_j)/(p_i − p_j), into zh[0..k). The product over j
     /// runs in vector lanes (one division per factor), the lanes multiplied in a fixed order. Rows
@@ -159,7 +149,7 @@ final class Secular {
                 }
                 for (; j < end; j++) prod *= ((pi - po[j]) - tau[j]) / (pi - p[j]);
             }
-            zh[i] = -(prod * lanes(acc, true));
+            zh[i] = -(prod * BlasF64.productLanes(acc));   // fixed order, see sumLanes
         }
     }
 
@@ -173,7 +163,7 @@ final class Secular {
             v.intoArray(col, i);
             norm = v.fma(v, norm);
         }
-        double ss = lanes(norm, false);
+        double ss = BlasF64.sumLanes(norm);
         for (; i < k; i++) {
             col[i] = zh[i] / ((p[i] - poj) - tauj);
             ss += col[i] * col[i];
