@@ -205,21 +205,17 @@ final class BidiagonalDcF64 {
         });
         // Gu–Eisenstat: the z for which the computed roots are exact, then the vectors from it:
         // v_j ∝ ẑ_i/(d_i² − σ_j²), u_j ∝ (−1, d_i·ẑ_i/(d_i² − σ_j²)) (dlasd3).
-        /*keep*/double[] zh = new /*keep*/double[nk];
+        /*keep*/double[] so = new /*keep*/double[nk], zh = new /*keep*/double[nk];
+        for (int j = 0; j < nk; j++) so[j] = sq[origin[j]];
         Parallel.forRange(nk, grain, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                /*keep*/double prod = Secular.diff(p, sq, i, origin[i]) - tau[i];
-                for (int j = 0; j < nk; j++) {
-                    if (j != i) prod *= (Secular.diff(p, sq, i, origin[j]) - tau[j]) / Secular.diff(p, sq, i, j);
-                }
-                zh[i] = Math.copySign(Math.sqrt(Math.max(0, -prod)), z[kept[i]]);
-            }
+            Secular.zhatSquared(p, sq, so, tau, nk, i0, i1, zh);
+            for (int i = i0; i < i1; i++) zh[i] = Math.copySign(Math.sqrt(Math.max(0, zh[i])), z[kept[i]]);
         });
         double[] um = new double[nk * nk], vm = new double[nk * nk];
         Parallel.forRange(nk, grain, (j0, j1) -> {
+            /*keep*/double[] col = new /*keep*/double[nk];
             for (int j = j0; j < j1; j++) {
                 /*keep*/double nu = 1, nv = 0;
-                /*keep*/double[] col = new /*keep*/double[nk];
                 for (int i = 0; i < nk; i++) {
                     /*keep*/double x = zh[i] / (Secular.diff(p, sq, i, origin[j]) - tau[j]);
                     col[i] = x;

@@ -136,21 +136,35 @@ final class Secular {
     /// runs in vector lanes (one division per factor), the lanes multiplied in a fixed order. Rows
     /// [i0, i1) only, so that threads can share the work.
     static void zhatSquared(double[] p, double[] po, double[] tau, int k, int i0, int i1, double[] zh) {
+        zhatSquared(p, null, po, tau, k, i0, i1, zh);
+    }
+
+    /// As above; with `sq` given (poles p_i = sq_i², see [Secular]) `po` holds the origins' square roots
+    /// sq[origin[j]], and every difference is formed as a product of a difference and a sum.
+    static void zhatSquared(double[] p, double[] sq, double[] po, double[] tau, int k, int i0, int i1, double[] zh) {
         int l = S.length();
+        double[] x = sq == null ? p : sq;
         for (int i = i0; i < i1; i++) {
-            double pi = p[i];
-            DoubleVector vpi = DoubleVector.broadcast(S, pi), acc = DoubleVector.broadcast(S, 1);
-            double prod = (pi - po[i]) - tau[i];
+            double xi = x[i];
+            DoubleVector vxi = DoubleVector.broadcast(S, xi), acc = DoubleVector.broadcast(S, 1);
+            double prod = delta(sq, xi, po[i]) - tau[i];
             for (int part = 0; part < 2; part++) {
                 int j = part == 0 ? 0 : i + 1, end = part == 0 ? i : k;
                 for (; j + l <= end; j += l) {
-                    DoubleVector num = vpi.sub(DoubleVector.fromArray(S, po, j)).sub(DoubleVector.fromArray(S, tau, j));
-                    acc = acc.mul(num.div(vpi.sub(DoubleVector.fromArray(S, p, j))));
+                    DoubleVector vo = DoubleVector.fromArray(S, po, j), vx = DoubleVector.fromArray(S, x, j);
+                    DoubleVector num = sq == null ? vxi.sub(vo) : vxi.sub(vo).mul(vxi.add(vo));
+                    DoubleVector den = sq == null ? vxi.sub(vx) : vxi.sub(vx).mul(vxi.add(vx));
+                    acc = acc.mul(num.sub(DoubleVector.fromArray(S, tau, j)).div(den));
                 }
-                for (; j < end; j++) prod *= ((pi - po[j]) - tau[j]) / (pi - p[j]);
+                for (; j < end; j++) prod *= (delta(sq, xi, po[j]) - tau[j]) / delta(sq, xi, x[j]);
             }
             zh[i] = -(prod * BlasF64.productLanes(acc));   // fixed order, see sumLanes
         }
+    }
+
+    /// a − b for plain poles; (a − b)·(a + b) for square roots of poles (`sq` given).
+    private static double delta(double[] sq, double a, double b) {
+        return sq == null ? a - b : (a - b) * (a + b);
     }
 
     /// Column j of the merge's eigenvector matrix before normalization, v_i = ẑ_i/((p_i − po_j) − τ_j),
