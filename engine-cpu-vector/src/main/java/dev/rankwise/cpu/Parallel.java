@@ -21,7 +21,8 @@ public final class Parallel {
         void run(int start, int end);
     }
 
-    /// Bound while [#serially] runs: splits on this thread run inline, as inside a pool worker.
+    /// Bound while [#serially] (TRUE) or [#onTeam] (FALSE) runs: pool splits on this thread run inline,
+    /// as inside a pool worker; under [#onTeam] the spinning [Team] may still take a band.
     private static final ScopedValue<Boolean> SERIAL = ScopedValue.newInstance();
 
     /// True inside a pool worker or a [#serially] scope, where a split must run inline: the outer
@@ -35,6 +36,24 @@ public final class Parallel {
     /// whole call to a pool worker, which measured slower than one thread.
     public static <T> T serially(java.util.function.Supplier<T> work) {
         return ScopedValue.where(SERIAL, Boolean.TRUE).call(work::get);
+    }
+
+    /// As [#serially], except that explicit [Team#split]s still use the spinning helpers when they are
+    /// free: for work whose pool splits (a parked worker's wake-up each) and GEMM splits cost more than
+    /// they gain, but which has a few large independent pieces a spinning helper can take.
+    public static <T> T onTeam(java.util.function.Supplier<T> work) {
+        return ScopedValue.where(SERIAL, Boolean.FALSE).call(work::get);
+    }
+
+    /// Whether a [Team#split] may use the helpers here: not inside a pool worker nor a [#serially]
+    /// scope.
+    public static boolean teamAllowed() {
+        return !ForkJoinTask.inForkJoinPool() && !SERIAL.orElse(Boolean.FALSE);
+    }
+
+    /// Runs `work` with every split inside it inline (a Team band's body).
+    static void inline(Runnable work) {
+        ScopedValue.where(SERIAL, Boolean.TRUE).run(work);
     }
 
     public static int threads() {

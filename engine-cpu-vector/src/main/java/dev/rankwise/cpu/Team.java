@@ -24,12 +24,34 @@ public final class Team {
 
     /// Runs `band.accept(i)` for i in `[0, bands)`, each band on its own thread when the team is free.
     public static void run(int bands, IntConsumer band) {
-        if (bands <= 1 || Parallel.nested() || Thread.currentThread() instanceof Helper
-                || !BUSY.compareAndSet(false, true)) {
+        if (Parallel.nested() || !tryRun(bands, band)) {
             Parallel.forRange(bands, 1, (s, e) -> {
                 for (int i = s; i < e; i++) band.accept(i);
             });
-            return;
+        }
+    }
+
+    /// As [#run] for bands that split further inside (GEMMs, pool loops): every split in a band runs
+    /// inline, on the caller's band as on the helpers'. Unlike [#run] it uses the team inside a
+    /// [Parallel#onTeam] scope too.
+    public static void split(int bands, IntConsumer band) {
+        run(bands, inline(band));
+    }
+
+    /// [#split] when the team is free here; false, with nothing run, when it is not (busy, a team of
+    /// one, or a nested call).
+    public static boolean trySplit(int bands, IntConsumer band) {
+        return tryRun(bands, inline(band));
+    }
+
+    private static IntConsumer inline(IntConsumer band) {
+        return i -> Parallel.inline(() -> band.accept(i));
+    }
+
+    private static boolean tryRun(int bands, IntConsumer band) {
+        if (bands <= 1 || !Parallel.teamAllowed() || Thread.currentThread() instanceof Helper
+                || !BUSY.compareAndSet(false, true)) {
+            return false;
         }
         try {
             Helper[] hs = helpers(bands - 1);
@@ -50,6 +72,7 @@ public final class Team {
             if (failure instanceof RuntimeException r) throw r;
             if (failure instanceof Error e) throw e;
             if (failure != null) throw new IllegalStateException(failure);
+            return true;
         } finally {
             BUSY.set(false);
         }

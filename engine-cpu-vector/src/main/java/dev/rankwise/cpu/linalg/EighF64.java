@@ -21,8 +21,9 @@ final class EighF64 {
     /// A [n, n] → {values [n] ascending, vectors [n, n] row-major with the eigenvectors as columns}.
     static double[][] eigh(double[] a, int n) {
         if (n < PARALLEL_ORDER && Parallel.threads() > 1 && !Parallel.nested()) {
-            // On this thread with every split inside (pool loops, GEMM teams, Fork) inline.
-            return Parallel.serially(() -> decompose(a, n));
+            // On this thread with the pool loops inside inline; the spinning team still takes GEMM
+            // bands and the large independent pieces (Fork, Team.split).
+            return Parallel.onTeam(() -> decompose(a, n));
         }
         return decompose(a, n);
     }

@@ -19,6 +19,9 @@ final class TridiagonalDcF64 {
     /// Subproblems at least this large solve their halves in parallel.
     private static final int PARALLEL_SPLIT = 192;
     private static final /*keep*/double EPS = 0x1p-53;
+    /// Inside a [Parallel#onTeam] scope the secular loops of merges with at least this many kept poles
+    /// are split over the spinning team.
+    private static final int TEAM_LOOP = 64;
 
     /// Z (n×n, column-major) with T = Z·diag(d)·Zᵀ; d (diagonal) is overwritten with the eigenvalues in
     /// ascending order, e (subdiagonal, n−1) is destroyed.
@@ -33,12 +36,10 @@ final class TridiagonalDcF64 {
         d[off + n1 - 1] -= Math.abs(rho);
         d[off + n1] -= Math.abs(rho);
         // The halves touch disjoint parts of d and e: on several threads the top split solves them
-        // side by side (nested splits then run on the worker that holds them).
+        // side by side (nested splits then run inline on the thread that holds them).
         double[][] z = new double[2][];
         if (n >= PARALLEL_SPLIT) {
-            Parallel.forRange(2, 1, (h0, h1) -> {
-                for (int h = h0; h < h1; h++) z[h] = h == 0 ? solve(d, e, off, n1) : solve(d, e, off + n1, n2);
-            });
+            Fork.both(() -> z[0] = solve(d, e, off, n1), () -> z[1] = solve(d, e, off + n1, n2));
         } else {
             z[0] = solve(d, e, off, n1);
             z[1] = solve(d, e, off + n1, n2);
@@ -135,18 +136,18 @@ final class TridiagonalDcF64 {
         // Roots, then ẑ, then the vectors: each loop's iterations are independent (k² work each).
         int nk = k; // effectively final, for the loops below
         int grain = nk < 256 ? nk : Math.max(64, nk / (4 * Parallel.threads()));
-        Parallel.forRange(nk, grain, (j0, j1) -> {
+        Fork.range(nk, grain, TEAM_LOOP, (j0, j1) -> {
             for (int j = j0; j < j1; j++) Secular.root(p, w, nk, r, j, origin, tau);
         });
         // Gu–Eisenstat: the z for which the computed roots are exact, then the vectors from it.
         /*keep*/double[] po = new /*keep*/double[nk], zh = new /*keep*/double[nk];
         for (int j = 0; j < nk; j++) po[j] = p[origin[j]];
-        Parallel.forRange(nk, grain, (i0, i1) -> {
+        Fork.range(nk, grain, TEAM_LOOP, (i0, i1) -> {
             Secular.zhatSquared(p, po, tau, nk, i0, i1, zh);
             for (int i = i0; i < i1; i++) zh[i] = Math.copySign(Math.sqrt(Math.max(0, zh[i])), z[kept[i]]);
         });
         double[] u = new double[nk * nk];
-        Parallel.forRange(nk, grain, (j0, j1) -> {
+        Fork.range(nk, grain, TEAM_LOOP, (j0, j1) -> {
             /*keep*/double[] col = new /*keep*/double[nk];
             for (int j = j0; j < j1; j++) {
                 /*keep*/double scale = Secular.vectorColumn(p, po[j], tau[j], zh, nk, col);
@@ -159,12 +160,13 @@ final class TridiagonalDcF64 {
         // columns stay.
         // The two products are independent: on several threads each runs on its own (their GEMMs, with
         // a few hundred rows, gain less from the GEMM's own split).
-        Parallel.forRange(2, n >= PARALLEL_SPLIT ? 1 : 2, (h0, h1) -> {
-            for (int h = h0; h < h1; h++) {
-                if (h == 0) multiplyKept(q, n, 0, n1, kept, nk, rows, 1, u);
-                else multiplyKept(q, n, n1, n2, kept, nk, rows, 2, u);
-            }
-        });
+        Runnable top = () -> multiplyKept(q, n, 0, n1, kept, nk, rows, 1, u);
+        Runnable bottom = () -> multiplyKept(q, n, n1, n2, kept, nk, rows, 2, u);
+        if (n >= PARALLEL_SPLIT) Fork.both(top, bottom);
+        else {
+            top.run();
+            bottom.run();
+        }
         return sorted(d, off, lam, q, n, n);
     }
 
