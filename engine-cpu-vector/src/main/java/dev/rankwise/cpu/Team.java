@@ -24,18 +24,21 @@ public final class Team {
 
     /// Runs `band.accept(i)` for i in `[0, bands)`, each band on its own thread when the team is free.
     public static void run(int bands, IntConsumer band) {
-        if (Parallel.nested() || !tryRun(bands, band)) {
-            Parallel.forRange(bands, 1, (s, e) -> {
-                for (int i = s; i < e; i++) band.accept(i);
-            });
-        }
+        if (Parallel.nested() || !tryRun(bands, band)) fallback(bands, band);
     }
 
     /// As [#run] for bands that split further inside (GEMMs, pool loops): every split in a band runs
     /// inline, on the caller's band as on the helpers'. Unlike [#run] it uses the team inside a
     /// [Parallel#onTeam] scope too.
     public static void split(int bands, IntConsumer band) {
-        run(bands, inline(band));
+        IntConsumer inline = inline(band);
+        if (!tryRun(bands, inline)) fallback(bands, inline);
+    }
+
+    private static void fallback(int bands, IntConsumer band) {
+        Parallel.forRange(bands, 1, (s, e) -> {
+            for (int i = s; i < e; i++) band.accept(i);
+        });
     }
 
     /// [#split] when the team is free here; false, with nothing run, when it is not (busy, a team of

@@ -23,6 +23,11 @@ final class BlasF32 {
     /// at about 25 GB/s and two threads together at no more (n = 1024–2048 took 329 µs on one thread,
     /// 366–414 µs on two), so the split only pays on matrices beyond that range.
     private static final int PARALLEL_SYMV = 1 << 22;
+    /// The same inside a [Parallel#onTeam] scope, where the halves go to the spinning team and each
+    /// core streams its part of the triangle from its own L2 (F32 eigh, 2 threads, tridiagonal
+    /// reduction with the SYMVs split from n = 512 down: n = 1024 44 → 37 ms; split from n = 256 down
+    /// instead, n = 512 took 6.8 → 7.1 ms).
+    private static final long TEAM_SYMV = 1L << 17;
 
     /// C = alpha·op(A)·op(B) + beta·C on column-major operands (C is m×n): the row-major GEMM computes
     /// Cᵀ = op(B)ᵀ·op(A)ᵀ on the same arrays.
@@ -197,7 +202,8 @@ final class BlasF32 {
     /// y = A·x for symmetric A n×n of which only the lower triangle is read (x, y contiguous, y
     /// overwritten). One pass over each column does both its dot product and its axpy.
     static void symvLower(int n, float[] a, int oa, int lda, float[] x, int ox, float[] y, int oy) {
-        int parts = (long) n * n / 2 < PARALLEL_SYMV ? 1 : Parallel.threads();
+        long limit = Parallel.nested() && Parallel.teamAllowed() ? TEAM_SYMV : PARALLEL_SYMV;
+        int parts = (long) n * n / 2 < limit ? 1 : Parallel.threads();
         if (parts == 1) {
             java.util.Arrays.fill(y, oy, oy + n, 0);
             symvCols(0, n, n, a, oa, lda, x, ox, y, oy);

@@ -12,19 +12,16 @@ final class EighF32 {
 
     private static final /*keep*/double EPS = Math.ulp((float) 1) / 2;
 
-    /// Below this order the whole decomposition runs on one thread. Measured (F32, 2 threads against 1,
-    /// per phase): at n = 256 and 512 no phase gained from the second thread (the divide and conquer's
-    /// halves side by side took as long, the split back-transformation and rank-2k update 20–50% longer),
-    /// at n = 1024 the back-transformation gained 25% and the whole 20%.
-    static final int PARALLEL_ORDER = 768;
-
     /// A [n, n] → {values [n] ascending, vectors [n, n] row-major with the eigenvectors as columns}.
+    /// On several threads the decomposition runs on this thread with the pool loops and GEMM splits
+    /// inside inline, and only large independent pieces on the spinning team: the divide and conquer's
+    /// halves, its top merges' secular loops and products, the back-transformation's column bands, the
+    /// reduction's SYMVs from n = 512. Measured F32, 2 threads: the pool's splits (a parked worker's
+    /// wake-up each) and the GEMMs' own splits of the skinny products here cost more than they gained
+    /// at n = 256 and 512, and gained less than the team at 1024 (reduction 47 against 42 ms, divide
+    /// and conquer 24 against 20).
     static float[][] eigh(float[] a, int n) {
-        if (n < PARALLEL_ORDER && Parallel.threads() > 1 && !Parallel.nested()) {
-            // On this thread with the pool loops inside inline; the spinning team still takes GEMM
-            // bands and the large independent pieces (Fork, Team.split).
-            return Parallel.onTeam(() -> decompose(a, n));
-        }
+        if (Parallel.threads() > 1 && !Parallel.nested()) return Parallel.onTeam(() -> decompose(a, n));
         return decompose(a, n);
     }
 

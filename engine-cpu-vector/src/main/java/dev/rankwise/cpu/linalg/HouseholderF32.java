@@ -17,6 +17,8 @@ final class HouseholderF32 {
     static final int NBQ = 64;
     /// Below this many m·n·k the explicit Q is formed on the calling thread.
     private static final long PARALLEL_APPLY = 1L << 24;
+    /// The same inside a [Parallel#onTeam] scope, where the bands go to the spinning team.
+    private static final long TEAM_APPLY = 1L << 23;
 
     /// Turns x = a[o .. o+n) into β·e₁ by H = I − τ·v·vᵀ with v = (1, v₂…): a[o] becomes β and a[o+1..]
     /// becomes v₂…; returns τ (0 when x is already a multiple of e₁).
@@ -140,10 +142,13 @@ final class HouseholderF32 {
     /// here have a short inner dimension (NBQ) or a short output (NBQ rows), which the GEMM's own split
     /// serves poorly, while the bands are independent (each recomputes the small T factors).
     static void applyQ(int m, int n, int k, float[] a, int oa, int lda, float[] tau, int ot, float[] c, int oc, int ldc, boolean identityStart) {
-        // Not split where the bands would run one after the other (inside a pool worker or a serial or
-        // team scope): a band's GEMMs, narrower, run slower than the whole (measured F32, n = 512:
-        // 4.5 ms whole, 6.0 ms in two bands one after the other, 5.7 ms in two bands on the team).
-        int parts = (long) m * n * k < PARALLEL_APPLY || Parallel.nested() ? 1 : Math.min(Parallel.threads(), Math.max(1, n / NBQ));
+        // Inside a pool worker or a serial scope the bands would run one after the other, and a band's
+        // GEMMs, narrower, run slower than the whole (measured F32, n = 512: 4.5 ms whole, 6.0 ms in
+        // two bands one after the other): not split there. Inside a team scope the bands go to the
+        // spinning team (F32 eigh, 2 threads: n = 256 0.98 → 0.81 ms, 512 4.5 → 3.3, 1024 26 → 16).
+        long size = (long) m * n * k;
+        boolean split = Parallel.nested() ? Parallel.teamAllowed() && size >= TEAM_APPLY : size >= PARALLEL_APPLY;
+        int parts = split ? Math.min(Parallel.threads(), Math.max(1, n / NBQ)) : 1;
         if (parts == 1) {
             applyQCols(m, 0, n, k, a, oa, lda, tau, ot, c, oc, ldc, identityStart);
             return;
@@ -155,13 +160,17 @@ final class HouseholderF32 {
             for (int j = 0; j < k; j += NBQ) if (!identityStart || j <= col) w += m - j;
             work[col + 1] = work[col] + w;
         }
-        int[] split = new int[parts + 1];
-        split[parts] = n;
+        int[] bounds = new int[parts + 1];
+        bounds[parts] = n;
         for (int p = 1, col = 0; p < parts; p++) {
             while (col < n && work[col] < work[n] * p / parts) col++;
-            split[p] = col;
+            bounds[p] = col;
         }
-        Team.split(parts, p -> applyQCols(m, split[p], split[p + 1], k, a, oa, lda, tau, ot, c, oc, ldc, identityStart));
+        Parallel.RangeBody bands = (s0, s1) -> {
+            for (int p = s0; p < s1; p++) applyQCols(m, bounds[p], bounds[p + 1], k, a, oa, lda, tau, ot, c, oc, ldc, identityStart);
+        };
+        if (Parallel.nested()) Team.split(parts, p -> bands.run(p, p + 1));
+        else Parallel.forRange(parts, 1, bands);
     }
 
     /// Columns [c0, c1) of [#applyQ].

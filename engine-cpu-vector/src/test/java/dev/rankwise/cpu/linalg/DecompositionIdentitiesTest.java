@@ -90,9 +90,9 @@ class DecompositionIdentitiesTest {
         }
     }
 
-    /// The eigh path picks its threads by size (all on one below n = 768, then the back-transformation,
-    /// the divide and conquer's halves and from n ≈ 380 the rank-2k update split): on one and on two
-    /// threads both results satisfy the identities and their eigenvalues agree to `tol·‖A‖` (the
+    /// The eigh path splits pieces over the second thread by size (the divide and conquer's halves and
+    /// merges, the back-transformation's column bands, from n = 512 the reduction's SYMVs): on one and
+    /// on two threads both results satisfy the identities and their eigenvalues agree to `tol·‖A‖` (the
     /// summation orders differ, so the bits may not).
     @ParameterizedTest
     @CsvSource({"300,F64", "800,F32", "1100,F64"})
