@@ -81,6 +81,13 @@ public final class Team {
         }
     }
 
+    /// Wakes parked helpers without giving them work, so that they spin again for
+    /// `rankwise.spinMicros`: for a caller that will split shortly (within that time) after a stretch
+    /// on its own, longer than the spin, which would otherwise pay the wake-up on its critical path.
+    public static void wake() {
+        for (Helper h : helpers) if (h.sleeping) LockSupport.unpark(h);
+    }
+
     private static Helper[] helpers(int n) {
         Helper[] hs = helpers;
         if (hs.length >= n) return hs;

@@ -37,6 +37,9 @@ final class TridiagonalF32 {
             }
         }
         int rest = n - i;
+        // The unblocked rest takes well under the team's spin; in a team scope, what follows (the
+        // divide and conquer) splits at once: wake the helpers now, off the critical path.
+        if (Parallel.nested() && Parallel.teamAllowed()) dev.rankwise.cpu.Team.wake();
         if (rest > 0) {
             float[] wr = new float[rest * rest];
             latrd(rest, rest, a, i * lda + i, lda, e, tau, i, wr, rest);
