@@ -122,8 +122,11 @@ public final class LowRankF64 {
             for (double[] o : new double[][] {dx, da, db, dg}) if (o != null) java.util.Arrays.fill(o, 0);
             return;
         }
-        double[] bt = new double[r * dOut];                                               // Bᵀ [r, d_out]
-        for (int i = 0; i < dOut; i++) for (int j = 0; j < r; j++) bt[j * dOut + i] = b[i * r + j];
+        // du = s·dy B: with r = L, B's rows are the vectors GemmNarrowF64's one-vector broadcast path
+        // reads, so B goes in as it is; otherwise Bᵀ [r, d_out], whose rows the dot-product path reads.
+        boolean bInPlace = r == GemmF64.L;
+        double[] bt = bInPlace ? b : new double[r * dOut];
+        if (!bInPlace) for (int i = 0; i < dOut; i++) for (int j = 0; j < r; j++) bt[j * dOut + i] = b[i * r + j];
         int rows = Math.max(8, Math.min(512, SWEEP_ELEMENTS / Math.max(1, dIn + dOut)) / 8 * 8);
         int blocks = GemmF64.ceilDiv(n, rows);
         int tasks = Math.min(blocks, 4L * n * (dIn + dOut) * r < GemmF64.PARALLEL_FLOPS ? 1 : Parallel.threads());
@@ -141,7 +144,7 @@ public final class LowRankF64 {
                     double[] hb = h == null ? hLocal : h;
                     int ho = h == null ? 0 : i0 * r;
                     if (h == null) Gemm.dgemm(false, true, m, r, dIn, 1, x, i0 * dIn, dIn, a, 0, dIn, 0, hLocal, 0, r);  // h = x Aᵀ
-                    Gemm.dgemm(false, true, m, r, dOut, s, dy, i0 * dOut, dOut, bt, 0, dOut, 0, du, 0, r); // du = s·dy B
+                    Gemm.dgemm(false, !bInPlace, m, r, dOut, s, dy, i0 * dOut, dOut, bt, 0, bInPlace ? r : dOut, 0, du, 0, r); // du = s·dy B
                     for (int i = 0; i < m; i++) {
                         for (int j = 0; j < r; j++) {
                             int q = i * r + j;
