@@ -122,45 +122,49 @@ public final class LowRankF64 {
             for (double[] o : new double[][] {dx, da, db, dg}) if (o != null) java.util.Arrays.fill(o, 0);
             return;
         }
-        double[] bt = new double[r * dOut];                                               // Bᵀ [r, d_out]
-        for (int i = 0; i < dOut; i++) for (int j = 0; j < r; j++) bt[j * dOut + i] = b[i * r + j];
+        // du = s·dy B: with r = L, B's rows are the vectors GemmNarrowF64's one-vector broadcast path
+        // reads, so B goes in as it is; otherwise Bᵀ [r, d_out], whose rows the dot-product path reads.
+        boolean bInPlace = r == GemmF64.L;
+        double[] bt = bInPlace ? b : new double[r * dOut];
+        if (!bInPlace) for (int i = 0; i < dOut; i++) for (int j = 0; j < r; j++) bt[j * dOut + i] = b[i * r + j];
         int rows = Math.max(8, Math.min(512, SWEEP_ELEMENTS / Math.max(1, dIn + dOut)) / 8 * 8);
         int blocks = GemmF64.ceilDiv(n, rows);
         int tasks = Math.min(blocks, 4L * n * (dIn + dOut) * r < GemmF64.PARALLEL_FLOPS ? 1 : Parallel.threads());
         double[] dh = dx == null ? null : new double[n * r];
         double[][] pa = new double[tasks][], pb = new double[tasks][], pg = new double[tasks][];
-        Parallel.forRange(tasks, 1, (t0, t1) -> {
-            for (int t = t0; t < t1; t++) {
-                double[] daT = da == null ? null : new double[r * dIn], dbT = db == null ? null : new double[r * dOut];
-                double[] dgT = new double[r], hLocal = h == null ? new double[rows * r] : null;
-                double[] du = new double[rows * r], u = new double[rows * r];
-                double[] dhB = new double[rows * r];
-                int first = (int) ((long) blocks * t / tasks), last = (int) ((long) blocks * (t + 1) / tasks);
-                for (int blk = first; blk < last; blk++) {
-                    int i0 = blk * rows, m = Math.min(rows, n - i0);
-                    double[] hb = h == null ? hLocal : h;
-                    int ho = h == null ? 0 : i0 * r;
-                    if (h == null) Gemm.dgemm(false, true, m, r, dIn, 1, x, i0 * dIn, dIn, a, 0, dIn, 0, hLocal, 0, r);  // h = x Aᵀ
-                    Gemm.dgemm(false, true, m, r, dOut, s, dy, i0 * dOut, dOut, bt, 0, dOut, 0, du, 0, r); // du = s·dy B
-                    for (int i = 0; i < m; i++) {
-                        for (int j = 0; j < r; j++) {
-                            int q = i * r + j;
-                            double gj = g == null ? 1 : g[j];
-                            u[q] = hb[ho + q] * gj;
-                            dgT[j] += du[q] * hb[ho + q];
-                            dhB[q] = du[q] * gj;
-                        }
+        // One band per thread on GEMM's spinning team, which the forward's product has just left awake
+        // (a pool worker would have parked by now); the products inside a band run on its thread.
+        Team.run(tasks, t -> Parallel.serially(() -> {
+            double[] daT = da == null ? null : new double[r * dIn], dbT = db == null ? null : new double[r * dOut];
+            double[] dgT = new double[r], hLocal = h == null ? new double[rows * r] : null;
+            double[] du = new double[rows * r], u = new double[rows * r];
+            double[] dhB = new double[rows * r];
+            int first = (int) ((long) blocks * t / tasks), last = (int) ((long) blocks * (t + 1) / tasks);
+            for (int blk = first; blk < last; blk++) {
+                int i0 = blk * rows, m = Math.min(rows, n - i0);
+                double[] hb = h == null ? hLocal : h;
+                int ho = h == null ? 0 : i0 * r;
+                if (h == null) Gemm.dgemm(false, true, m, r, dIn, 1, x, i0 * dIn, dIn, a, 0, dIn, 0, hLocal, 0, r);  // h = x Aᵀ
+                Gemm.dgemm(false, !bInPlace, m, r, dOut, s, dy, i0 * dOut, dOut, bt, 0, bInPlace ? r : dOut, 0, du, 0, r); // du = s·dy B
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < r; j++) {
+                        int q = i * r + j;
+                        double gj = g == null ? 1 : g[j];
+                        u[q] = hb[ho + q] * gj;
+                        dgT[j] += du[q] * hb[ho + q];
+                        dhB[q] = du[q] * gj;
                     }
-                    if (dh != null) System.arraycopy(dhB, 0, dh, i0 * r, m * r);
-                    // dBᵀ += s·uᵀ dy_blk and dAᵀ... = dhᵀ x_blk: r rows, so x and dy are read in place.
-                    if (dbT != null) Gemm.dgemm(true, false, r, dOut, m, s, u, 0, r, dy, i0 * dOut, dOut, 1, dbT, 0, dOut);
-                    if (daT != null) Gemm.dgemm(true, false, r, dIn, m, 1, dhB, 0, r, x, i0 * dIn, dIn, 1, daT, 0, dIn);
                 }
-                pa[t] = daT;
-                pb[t] = dbT;
-                pg[t] = dgT;
+                if (dh != null) System.arraycopy(dhB, 0, dh, i0 * r, m * r);
+                // dBᵀ += s·uᵀ dy_blk and dAᵀ... = dhᵀ x_blk: r rows, so x and dy are read in place.
+                if (dbT != null) Gemm.dgemm(true, false, r, dOut, m, s, u, 0, r, dy, i0 * dOut, dOut, 1, dbT, 0, dOut);
+                if (daT != null) Gemm.dgemm(true, false, r, dIn, m, 1, dhB, 0, r, x, i0 * dIn, dIn, 1, daT, 0, dIn);
             }
-        });
+            pa[t] = daT;
+            pb[t] = dbT;
+            pg[t] = dgT;
+            return null;
+        }));
         if (da != null) sumInto(pa, da);
         if (dg != null) sumInto(pg, dg);
         if (db != null) {

@@ -63,7 +63,8 @@ class GemmTest {
     /// The skinny paths ([GemmNarrowF64]) across their own blocks: narrow products with K over several
     /// chunks (with a remainder that is not a multiple of the vector length), few-row products with K
     /// over several blocks and n past one packed strip of B, broadcast products (L < n ≤ 64) with one and
-    /// several panels and K over several chunks, few-row products with B read in place, short products (k ≤ SHORT_K) with row and
+    /// several panels and K over several chunks, one-vector broadcast products (n ≤ L) with op(B) read in
+    /// place or copied, few-row products with B read in place, short products (k ≤ SHORT_K) with row and
     /// column remainders, K = 1, one row, and the sizes at which each path hands over to the packed
     /// one; every transpose, on 1 and 2 threads.
     @Test
@@ -77,6 +78,10 @@ class GemmTest {
                 // the broadcast path: one-vector and two-vector panels, several panels with K in chunks
                 {37, GemmF64.L + 1, 700}, {21, 40, GemmNarrowF32.BCAST_KC + 3}, {130, 64, 2 * GemmNarrowF32.BCAST_KC + 17},
                 {1, GemmF32.L + 3, 50}, {9, GemmF32.NR + 1, GemmF32.L},
+                // the one-vector broadcast path: op(B) read in place (row-major, L columns) or copied
+                // (padded, transposed, n < L), rows past a multiple of its tile, one tile
+                {37, GemmF32.L, 300}, {37, GemmF64.L, 300}, {GemmNarrowF32.BCAST1_COPY_M + 18, GemmF32.L - 2, 40},
+                {GemmNarrowF32.BCAST1_COPY_M + 18, GemmF64.L, 40}, {GemmNarrowF32.MR1, GemmF32.L, 17},
                 // few rows with B read in place: a partial last panel, B at the size limit, K = 1
                 {16, 1000, 64}, {GemmNarrowF32.FEW_M, 256, GemmNarrowF32.IN_PLACE_B / 256}, {9, 3 * GemmF32.NR, 200}, {13, 70, 1}};
         for (int threads : new int[] {1, 2}) {

@@ -34,7 +34,10 @@ class LowRankTest {
 
     @Test
     void overrideMatchesComposedDefault() {
-        int[][] cases = {{37, 20, 33, 5}, {1, 16, 16, 1}, {600, 300, 200, 7}, {130, 64, 96, 16}, {70, 600, 40, 16}, {9, 1, 3, 1}};
+        // r = 16 (F32) and 8 (F64): dy·B through the one-vector broadcast path with B in place, and with
+        // N ≥ 512 x·Aᵀ through it too (Aᵀ copied)
+        int[][] cases = {{37, 20, 33, 5}, {1, 16, 16, 1}, {600, 300, 200, 7}, {130, 64, 96, 16}, {70, 600, 40, 16}, {9, 1, 3, 1},
+                {530, 24, 20, 16}, {530, 40, 30, 8}};
         for (int threads : new int[] {1, 2}) {
             Parallel.setThreads(threads);
             for (int[] c : cases) {
