@@ -51,6 +51,12 @@ public final class Parallel {
         return !ForkJoinTask.inForkJoinPool() && !SERIAL.orElse(Boolean.FALSE);
     }
 
+    /// Whether this thread runs inside a [#onTeam] scope (and not in one of its bands): where the
+    /// decomposition's own explicit splits go to the spinning team.
+    public static boolean inTeamScope() {
+        return !ForkJoinTask.inForkJoinPool() && SERIAL.isBound() && !SERIAL.get();
+    }
+
     /// Runs `work` with every split inside it inline (a Team band's body).
     static void inline(Runnable work) {
         ScopedValue.where(SERIAL, Boolean.TRUE).run(work);

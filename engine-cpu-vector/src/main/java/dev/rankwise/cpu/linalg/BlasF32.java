@@ -202,7 +202,7 @@ final class BlasF32 {
     /// y = A·x for symmetric A n×n of which only the lower triangle is read (x, y contiguous, y
     /// overwritten). One pass over each column does both its dot product and its axpy.
     static void symvLower(int n, float[] a, int oa, int lda, float[] x, int ox, float[] y, int oy) {
-        long limit = Parallel.nested() && Parallel.teamAllowed() ? TEAM_SYMV : PARALLEL_SYMV;
+        long limit = Parallel.inTeamScope() ? TEAM_SYMV : PARALLEL_SYMV;
         int parts = (long) n * n / 2 < limit ? 1 : Parallel.threads();
         if (parts == 1) {
             java.util.Arrays.fill(y, oy, oy + n, 0);

@@ -34,7 +34,7 @@ final class Fork {
     /// spinning team (when n is at least `minTeam`), elsewhere as [Parallel#forRange] with `grain`.
     static void range(int n, int grain, int minTeam, Parallel.RangeBody body) {
         int t = Parallel.threads();
-        if (t > 1 && n >= minTeam && Parallel.nested()
+        if (t > 1 && n >= minTeam && Parallel.inTeamScope()
                 && Team.trySplit(t, i -> body.run((int) ((long) n * i / t), (int) ((long) n * (i + 1) / t)))) {
             return;
         }

@@ -147,7 +147,7 @@ final class HouseholderF64 {
         // two bands one after the other): not split there. Inside a team scope the bands go to the
         // spinning team (F32 eigh, 2 threads: n = 256 0.98 → 0.81 ms, 512 4.5 → 3.3, 1024 26 → 16).
         long size = (long) m * n * k;
-        boolean split = Parallel.nested() ? Parallel.teamAllowed() && size >= TEAM_APPLY : size >= PARALLEL_APPLY;
+        boolean split = Parallel.nested() ? Parallel.inTeamScope() && size >= TEAM_APPLY : size >= PARALLEL_APPLY;
         int parts = split ? Math.min(Parallel.threads(), Math.max(1, n / NBQ)) : 1;
         if (parts == 1) {
             applyQCols(m, 0, n, k, a, oa, lda, tau, ot, c, oc, ldc, identityStart);

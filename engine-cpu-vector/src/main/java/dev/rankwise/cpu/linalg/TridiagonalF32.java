@@ -1,6 +1,7 @@
 package dev.rankwise.cpu.linalg;
 
 import dev.rankwise.cpu.Parallel;
+import dev.rankwise.cpu.Team;
 
 /// Householder tridiagonalization `A = Q·T·Qᵀ` of a symmetric F32 matrix stored column-major, of
 /// which only the lower triangle is read and updated, blocked as in LAPACK's dsytrd/dlatrd: a panel of
@@ -39,7 +40,7 @@ final class TridiagonalF32 {
         int rest = n - i;
         // The unblocked rest takes well under the team's spin; in a team scope, what follows (the
         // divide and conquer) splits at once: wake the helpers now, off the critical path.
-        if (Parallel.nested() && Parallel.teamAllowed()) dev.rankwise.cpu.Team.wake();
+        if (Parallel.inTeamScope()) Team.wake();
         if (rest > 0) {
             float[] wr = new float[rest * rest];
             latrd(rest, rest, a, i * lda + i, lda, e, tau, i, wr, rest);
