@@ -124,8 +124,12 @@ final class GemmNarrowF32 {
     /// pays only over many rows (at m = 64, F32 k = 1024: 3.2 ms per 4096 rows against 2.0 for
     /// [#narrow]). A subset of what [#narrows] takes, so [#takes] need not name it.
     private static boolean broadcastsOne(boolean ta, boolean tb, int m, int n, int k, int ldb) {
-        boolean inPlace = !tb && n == L && ldb == L;
-        return !ta && k >= L && 4 * n > 3 * L && n <= L && m >= (inPlace ? MR1 : BCAST1_COPY_M);
+        return !ta && k >= L && 4 * n > 3 * L && n <= L && m >= (readsBInPlace(tb, n, ldb) ? MR1 : BCAST1_COPY_M);
+    }
+
+    /// Whether [#broadcastOne] reads op(B)'s rows where they are: B row-major with exactly L columns.
+    private static boolean readsBInPlace(boolean tb, int n, int ldb) {
+        return !tb && n == L && ldb == L;
     }
 
     private static boolean narrows(boolean ta, int m, int n, int k) {
@@ -234,7 +238,7 @@ final class GemmNarrowF32 {
                              float[] b, int offB, int ldb, float beta, float[] c, int offC, int ldc) {
         float[] pb = b;
         int ob = offB;
-        if (tb || n != L || ldb != L) {                     // row p of op(B) at pb[p·L], zero past n
+        if (!readsBInPlace(tb, n, ldb)) {                   // row p of op(B) at pb[p·L], zero past n
             pb = SCRATCH.get().b(k * L);
             ob = 0;
             java.util.Arrays.fill(pb, 0, k * L, 0);

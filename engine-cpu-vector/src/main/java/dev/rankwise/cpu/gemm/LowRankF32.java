@@ -134,7 +134,7 @@ public final class LowRankF32 {
         float[][] pa = new float[tasks][], pb = new float[tasks][], pg = new float[tasks][];
         // One band per thread on GEMM's spinning team, which the forward's product has just left awake
         // (a pool worker would have parked by now); the products inside a band run on its thread.
-        Team.run(tasks, t -> Parallel.serially(() -> {
+        Team.split(tasks, t -> {
             float[] daT = da == null ? null : new float[r * dIn], dbT = db == null ? null : new float[r * dOut];
             float[] dgT = new float[r], hLocal = h == null ? new float[rows * r] : null;
             float[] du = new float[rows * r], u = new float[rows * r];
@@ -163,8 +163,7 @@ public final class LowRankF32 {
             pa[t] = daT;
             pb[t] = dbT;
             pg[t] = dgT;
-            return null;
-        }));
+        });
         if (da != null) sumInto(pa, da);
         if (dg != null) sumInto(pg, dg);
         if (db != null) {

@@ -134,7 +134,7 @@ public final class LowRankF64 {
         double[][] pa = new double[tasks][], pb = new double[tasks][], pg = new double[tasks][];
         // One band per thread on GEMM's spinning team, which the forward's product has just left awake
         // (a pool worker would have parked by now); the products inside a band run on its thread.
-        Team.run(tasks, t -> Parallel.serially(() -> {
+        Team.split(tasks, t -> {
             double[] daT = da == null ? null : new double[r * dIn], dbT = db == null ? null : new double[r * dOut];
             double[] dgT = new double[r], hLocal = h == null ? new double[rows * r] : null;
             double[] du = new double[rows * r], u = new double[rows * r];
@@ -163,8 +163,7 @@ public final class LowRankF64 {
             pa[t] = daT;
             pb[t] = dbT;
             pg[t] = dgT;
-            return null;
-        }));
+        });
         if (da != null) sumInto(pa, da);
         if (dg != null) sumInto(pg, dg);
         if (db != null) {
