@@ -89,7 +89,7 @@ final class GemmNarrowF32 {
     /// Per-thread scratch, reused across calls so hot loops allocate nothing.
     private static final class Scratch {
         final float[] dots = new float[16];
-        final float[] tile = new float[MR * NR];
+        final float[] tile = new float[MR * NR + 1];          // + 1: see GemmF32.tile
         float[] a = new float[0], b = new float[0];
 
         float[] a(int size) {
@@ -385,7 +385,7 @@ final class GemmNarrowF32 {
 
     /// Few rows of C (m ≤ [#FEW_M]), such as `hᵀ·dy` (the LoRA gradient of B) or `Qᵀ·A` (randomized
     /// SVD): per K block, op(A) (m×KS, tiny) is packed once, then B goes by in KS×WS blocks, each packed
-    /// into NR-column micro-panels that stay in L2 while all MR-row tiles of C take [GemmF32#kernel]
+    /// into NR-column micro-panels that stay in L2 while all MR-row tiles of C take [GemmF32#tile]
     /// over them. C (m×n) is read and written once per K block and stays in L2 for m·n ≲ 2^17. B is read
     /// once, in rows of WS contiguous elements, so the prefetchers follow it. Tasks split the columns.
     static void fewRows(int tasks, boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
@@ -411,7 +411,7 @@ final class GemmNarrowF32 {
                         for (int jr = 0; jr < nc; jr += NR) {
                             int cols = Math.min(NR, nc - jr);
                             for (int ir = 0; ir < m; ir += MR) {
-                                GemmF32.kernel(kc, pa, ir * kc, pb, jr * kc, c, offC + ir * ldc + jc + jr, ldc,
+                                GemmF32.tile(kc, pa, ir * kc, pb, jr * kc, c, offC + ir * ldc + jc + jr, ldc,
                                         Math.min(MR, m - ir), cols, alpha, betaNow, buf.tile);
                             }
                         }
@@ -440,7 +440,7 @@ final class GemmNarrowF32 {
                     float[] pb = buf.b(k * NR);
                     packB(false, b, offB, ldb, 0, k, jr, cols, pb);
                     for (int ir = 0; ir < m; ir += MR) {
-                        GemmF32.kernel(k, pa, ir * k, pb, 0, c, offC + ir * ldc + jr, ldc, Math.min(MR, m - ir), cols, alpha, beta, buf.tile);
+                        GemmF32.tile(k, pa, ir * k, pb, 0, c, offC + ir * ldc + jr, ldc, Math.min(MR, m - ir), cols, alpha, beta, buf.tile);
                     }
                     continue;
                 }
@@ -506,7 +506,7 @@ final class GemmNarrowF32 {
 
     /// Short products (k ≤ [#SHORT_K]), such as `u·Bᵀ` and `dh·A` in a LoRA layer: C is the big operand
     /// and its writes are the cost. op(B) (k×n, small) is packed once and shared; each task takes MR-row
-    /// bands of C and writes each band left to right with [GemmF32#kernel], so C goes out as MR
+    /// bands of C and writes each band left to right with [GemmF32#tile], so C goes out as MR
     /// sequential streams (the packed path writes MC-row blocks one NR-wide strip at a time, MC streams
     /// that the prefetchers do not follow).
     static void shortK(int tasks, boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
@@ -523,7 +523,7 @@ final class GemmNarrowF32 {
                     int rows = Math.min(MR, i1 - i);
                     GemmF32.packA(ta, a, offA, lda, i, rows, 0, k, pa);
                     for (int jr = 0; jr < n; jr += NR) {
-                        GemmF32.kernel(k, pa, 0, pb, jr * k, c, offC + i * ldc + jr, ldc, rows, Math.min(NR, n - jr), alpha, beta, buf.tile);
+                        GemmF32.tile(k, pa, 0, pb, jr * k, c, offC + i * ldc + jr, ldc, rows, Math.min(NR, n - jr), alpha, beta, buf.tile);
                     }
                 }
             }

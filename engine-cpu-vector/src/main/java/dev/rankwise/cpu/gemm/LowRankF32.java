@@ -44,7 +44,7 @@ public final class LowRankF32 {
     /// Per-thread packing buffers of [#denseLastBlock].
     private static final class Packs {
         float[] a = new float[0], b = new float[0];
-        final float[] tile = new float[GemmF32.MR * GemmF32.NR];
+        final float[] tile = new float[GemmF32.MR * GemmF32.NR + 1];
     }
 
     private static final ThreadLocal<Packs> PACKS = ThreadLocal.withInitial(Packs::new);
@@ -97,7 +97,7 @@ public final class LowRankF32 {
                     }
                     for (int jr = 0; jr < dOut; jr += nr) {
                         for (int ir = 0; ir < mc; ir += mr) {
-                            GemmF32.kernel(kx, pa, ir * kx, pb, jr * kx, y, (ic + ir) * dOut + jr, dOut,
+                            GemmF32.tile(kx, pa, ir * kx, pb, jr * kx, y, (ic + ir) * dOut + jr, dOut,
                                     Math.min(mr, mc - ir), Math.min(nr, dOut - jr), 1, beta, pk.tile);
                         }
                     }

@@ -44,7 +44,7 @@ public final class LowRankF64 {
     /// Per-thread packing buffers of [#denseLastBlock].
     private static final class Packs {
         double[] a = new double[0], b = new double[0];
-        final double[] tile = new double[GemmF64.MR * GemmF64.NR];
+        final double[] tile = new double[GemmF64.MR * GemmF64.NR + 1];
     }
 
     private static final ThreadLocal<Packs> PACKS = ThreadLocal.withInitial(Packs::new);
@@ -97,7 +97,7 @@ public final class LowRankF64 {
                     }
                     for (int jr = 0; jr < dOut; jr += nr) {
                         for (int ir = 0; ir < mc; ir += mr) {
-                            GemmF64.kernel(kx, pa, ir * kx, pb, jr * kx, y, (ic + ir) * dOut + jr, dOut,
+                            GemmF64.tile(kx, pa, ir * kx, pb, jr * kx, y, (ic + ir) * dOut + jr, dOut,
                                     Math.min(mr, mc - ir), Math.min(nr, dOut - jr), 1, beta, pk.tile);
                         }
                     }
