@@ -11,10 +11,12 @@ import java.util.Map;
 final class Suites {
     private Suites() {}
 
-    /// Square products and the shapes of a LoRA layer (N = 4096, d = 1024): x·Wᵀ, x·Aᵀ (n = r) and
+    /// Square products (powers of two, and 1000³ and 2000³, whose edge tiles and row strides the powers of
+    /// two never exercise) and the shapes of a LoRA layer (N = 4096, d = 1024): x·Wᵀ, x·Aᵀ (n = r) and
     /// h·Bᵀ (k = r), r = 4…64, as "m x k x n"; then the transposed skinny products of its backward
     /// (hᵀ·dy, m = r) and of a randomized SVD (Qᵀ·A, 4096², q = 16), as "m x k x n:TN".
-    static final String[] GEMM_FULL = {"256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x4096x4096",
+    static final String[] GEMM_FULL = {"256x256x256", "512x512x512", "1000x1000x1000", "1024x1024x1024", "2000x2000x2000",
+            "2048x2048x2048", "4096x4096x4096",
             "4096x1024x1024", "4096x1024x4", "4096x1024x16", "4096x1024x64", "4096x4x1024", "4096x16x1024", "4096x64x1024",
             "16x4096x1024:TN", "16x4096x4096:TN", "4096x4096x16"};
     static final String[] GEMM_QUICK = {"256x256x256", "512x512x512", "4096x1024x16", "4096x16x1024"};
