@@ -43,8 +43,9 @@ final class Suites {
         if (small.length > 0) {
             t.putAll(BenchMain.jmh(GemmBenchmark.class, Map.of("shape", small, "dtype", dtypes, "threads", new String[] {"1"}), o, "ejml"));
         }
-        // OpenBLAS picks AVX2 kernels on this CPU unless told otherwise; its AVX-512 kernels run in a
-        // child JVM started with OPENBLAS_CORETYPE=SkylakeX (read once, when the library loads).
+        // OpenBLAS's default detection may pick its AVX2 kernels on an AVX-512 CPU (as it did where the
+        // goals were set; on our Sapphire Rapids VM it picks AVX-512); its AVX-512 kernels run in a child
+        // JVM started with OPENBLAS_CORETYPE=SkylakeX (read once, when the library loads).
         Map<String, Double> avx512 = new java.util.HashMap<>();
         if (!o.smoke()) {
             List<String> childArgs = new ArrayList<>(List.of("gemm", "--openblas-only"));
