@@ -42,7 +42,7 @@ final class GemmF32 {
     /// Per-thread packing buffers, reused across calls so hot loops allocate nothing.
     private static final class Buffers {
         final float[] a = new float[MC * KC];
-        final float[] tile = new float[MR * NR + 1];
+        final float[] tile = scratchTile();
         float[] b = new float[0];
 
         float[] b(int size) {
@@ -152,8 +152,13 @@ final class GemmF32 {
         }
     }
 
+    /// A scratch tile for [#tile]: MR·NR elements, and one more for [#kernel]'s sink.
+    static float[] scratchTile() {
+        return new float[MR * NR + 1];
+    }
+
     /// One MR×NR tile of C at `ic`, of which the first rows × cols entries are written: a full tile goes
-    /// straight to [#kernel], an edge tile through `scratch` (MR·NR + 1 elements) and [#writeEdge].
+    /// straight to [#kernel], an edge tile through `scratch` (from [#scratchTile]) and [#writeEdge].
     static void tile(int kc, float[] pa, int ia, float[] pb, int ib, float[] c, int ic, int ldc,
                      int rows, int cols, float alpha, float beta, float[] scratch) {
         if (rows == MR && cols == NR) {

@@ -42,7 +42,7 @@ final class GemmF64 {
     /// Per-thread packing buffers, reused across calls so hot loops allocate nothing.
     private static final class Buffers {
         final double[] a = new double[MC * KC];
-        final double[] tile = new double[MR * NR + 1];
+        final double[] tile = scratchTile();
         double[] b = new double[0];
 
         double[] b(int size) {
@@ -152,8 +152,13 @@ final class GemmF64 {
         }
     }
 
+    /// A scratch tile for [#tile]: MR·NR elements, and one more for [#kernel]'s sink.
+    static double[] scratchTile() {
+        return new double[MR * NR + 1];
+    }
+
     /// One MR×NR tile of C at `ic`, of which the first rows × cols entries are written: a full tile goes
-    /// straight to [#kernel], an edge tile through `scratch` (MR·NR + 1 elements) and [#writeEdge].
+    /// straight to [#kernel], an edge tile through `scratch` (from [#scratchTile]) and [#writeEdge].
     static void tile(int kc, double[] pa, int ia, double[] pb, int ib, double[] c, int ic, int ldc,
                      int rows, int cols, double alpha, double beta, double[] scratch) {
         if (rows == MR && cols == NR) {

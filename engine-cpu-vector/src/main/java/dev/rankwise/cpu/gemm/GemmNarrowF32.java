@@ -89,7 +89,7 @@ final class GemmNarrowF32 {
     /// Per-thread scratch, reused across calls so hot loops allocate nothing.
     private static final class Scratch {
         final float[] dots = new float[16];
-        final float[] tile = new float[MR * NR + 1];          // + 1: see GemmF32.tile
+        final float[] tile = GemmF32.scratchTile();
         float[] a = new float[0], b = new float[0];
 
         float[] a(int size) {

@@ -89,7 +89,7 @@ final class GemmNarrowF64 {
     /// Per-thread scratch, reused across calls so hot loops allocate nothing.
     private static final class Scratch {
         final double[] dots = new double[16];
-        final double[] tile = new double[MR * NR + 1];          // + 1: see GemmF64.tile
+        final double[] tile = GemmF64.scratchTile();
         double[] a = new double[0], b = new double[0];
 
         double[] a(int size) {

@@ -44,7 +44,7 @@ public final class LowRankF32 {
     /// Per-thread packing buffers of [#denseLastBlock].
     private static final class Packs {
         float[] a = new float[0], b = new float[0];
-        final float[] tile = new float[GemmF32.MR * GemmF32.NR + 1];
+        final float[] tile = GemmF32.scratchTile();
     }
 
     private static final ThreadLocal<Packs> PACKS = ThreadLocal.withInitial(Packs::new);

@@ -44,7 +44,7 @@ public final class LowRankF64 {
     /// Per-thread packing buffers of [#denseLastBlock].
     private static final class Packs {
         double[] a = new double[0], b = new double[0];
-        final double[] tile = new double[GemmF64.MR * GemmF64.NR + 1];
+        final double[] tile = GemmF64.scratchTile();
     }
 
     private static final ThreadLocal<Packs> PACKS = ThreadLocal.withInitial(Packs::new);
