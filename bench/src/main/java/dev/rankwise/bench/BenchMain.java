@@ -28,8 +28,9 @@ import java.util.concurrent.TimeUnit;
 ///
 /// `--quick` runs fewer, smaller cases with short iterations; `--smoke` runs each benchmark method once,
 /// in this JVM, on a tiny case, so CI can check that every benchmark still runs (its figures mean
-/// nothing and nothing is judged on them). `--shapes` (gemm only) replaces the suite's shapes with a
-/// comma-separated list of `MxKxN`, each optionally followed by `:TN`, `:NT` or `:TT` (op(A), op(B)).
+/// nothing and nothing is judged on them). `--shapes` replaces the suite's shapes with a comma-separated
+/// list: for gemm `MxKxN`, each optionally followed by `:TN`, `:NT` or `:TT` (op(A), op(B)); for
+/// elementwise element counts.
 public final class BenchMain {
     /// One line of the table and of the JSON output.
     public record Row(String caseName, int threads, double rankwise, double peer, String peerName, double ratio, String unit) {

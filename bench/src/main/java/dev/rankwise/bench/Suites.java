@@ -103,10 +103,13 @@ final class Suites {
     /// (preallocated output), against a parallel array copy measured in the same run on the same
     /// threads. Full runs add a size whose arrays (128 MiB each) do not fit the last-level cache.
     static List<Row> elementwise(Options o) throws Exception {
-        String[] sizes = o.smoke() ? new String[] {"4096"} : o.quick() ? new String[] {"1048576"} : new String[] {"1048576", "33554432"};
+        // `--shapes` picks the sizes (element counts), `-Drankwise.bench.ops=sum,sum_cols` the ops.
+        String[] sizes = o.shapes() != null ? o.shapes()
+                : o.smoke() ? new String[] {"4096"} : o.quick() ? new String[] {"1048576"} : new String[] {"1048576", "33554432"};
+        String[] ops = System.getProperty("rankwise.bench.ops", String.join(",", ElementwiseBenchmark.OPS)).split(",");
         String[] threads = BenchMain.strings(o.threads());
         Map<String, Double> t = BenchMain.jmh(ElementwiseBenchmark.class,
-                Map.of("op", ElementwiseBenchmark.OPS, "size", sizes, "threads", threads), o, "(rankwise|kernel)");
+                Map.of("op", ops, "size", sizes, "threads", threads), o, "(rankwise|kernel)");
         Map<String, Double> copy = BenchMain.jmh(ElementwiseBenchmark.class,
                 Map.of("op", new String[] {ElementwiseBenchmark.OPS[0]}, "size", sizes, "threads", threads), o, "copy");
         List<Row> rows = new ArrayList<>();
