@@ -104,7 +104,12 @@ public final class BenchMain {
                 }
                 case "--shapes" -> {
                     String list = i + 1 < args.length ? args[++i] : "";
-                    if (!list.matches("[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(:[NT][NT])?(,[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(:[NT][NT])?)*")) {
+                    if (args[0].equals("elementwise")) {
+                        if (!list.matches("[1-9][0-9]*(,[1-9][0-9]*)*")) {
+                            System.err.println("rankwise bench: --shapes for elementwise needs element counts like 1048576,33554432; got '" + list + "'");
+                            return 2;
+                        }
+                    } else if (!list.matches("[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(:[NT][NT])?(,[1-9][0-9]*x[1-9][0-9]*x[1-9][0-9]*(:[NT][NT])?)*")) {
                         System.err.println("rankwise bench: --shapes needs a list like 4096x1024x16,16x4096x1024:TN (MxKxN, op(A) op(B)); got '" + list + "'");
                         return 2;
                     }
