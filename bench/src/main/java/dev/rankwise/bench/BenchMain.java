@@ -128,8 +128,8 @@ public final class BenchMain {
                 }
             }
         }
-        if (shapes != null && !args[0].equals("gemm")) {
-            System.err.println("rankwise bench: --shapes applies to gemm only");
+        if (shapes != null && !args[0].equals("gemm") && !args[0].equals("elementwise")) {
+            System.err.println("rankwise bench: --shapes applies to gemm and elementwise only");
             return 2;
         }
         try {
