@@ -389,8 +389,36 @@ final class KernelsF64 {
             Tensor ov = new Tensor(out.storage(), x.shapeRef(), ost, out.offset());
             Strided p = new Strided(x.shapeRef(), x, ov);
             int sx = p.innerStride[0], so = p.innerStride[1];
-            p.forEachColumns((off, len) -> accumulateRow(op, xs, off[0], sx, os, off[1], so, len));
+            if (sx == 1 && so == 1 && p.oneOutputRow(1) && p.rows >= 2L * ROW_BLOCK && p.rows * p.inner >= 2L * Strided.GRAIN) {
+                reduceRowBlocks(op, xs, p, os, p.base[1]);
+            } else {
+                p.forEachColumns((off, len) -> accumulateRow(op, xs, off[0], sx, os, off[1], so, len));
+            }
         }
+    }
+
+    /// Rows of x per partial result in [#reduceRowBlocks].
+    static final int ROW_BLOCK = 256;
+
+    /// All of x's rows into the one row of out at `oo` (a sum over every dim but the innermost, such as
+    /// a bias gradient): fixed blocks of [#ROW_BLOCK] rows, each accumulated in order into its own
+    /// partial row, and the partial rows then into out, in order. Every thread streams whole rows (split
+    /// by columns instead, each thread read half of each 4 KiB row and two threads ran no faster than
+    /// one: 16.0 against 15.0 GB/s, F32 [32768, 1024]), and the blocks do not depend on the thread
+    /// count, so neither does the result.
+    private static void reduceRowBlocks(ReduceOp op, double[] xs, Strided p, double[] os, int oo) {
+        int inner = p.inner, blocks = (int) ((p.rows + ROW_BLOCK - 1) / ROW_BLOCK);
+        double init = os[oo];                               // the reduction's identity, filled above
+        double[] partial = new double[blocks * inner];
+        Parallel.forRange(blocks, 1, (s, e) -> {
+            for (int j = s; j < e; j++) {
+                int at = j * inner;
+                java.util.Arrays.fill(partial, at, at + inner, init);
+                p.forEachRowsOf(j * (long) ROW_BLOCK, Math.min(p.rows, (j + 1) * (long) ROW_BLOCK),
+                        (off, len) -> accumulateRow(op, xs, off[0], 1, partial, at, 1, len));
+            }
+        });
+        for (int j = 0; j < blocks; j++) accumulateRow(op, partial, j * inner, 1, os, oo, 1, inner);
     }
 
     /// `o[i] = combine(o[i], x[i])` over a row; exact per element, so lanes and scalars agree.

@@ -107,6 +107,17 @@ final class Strided {
         Parallel.forRange((int) groups, grain, (s, e) -> runRows(body, s * group, e * group, 0, inner));
     }
 
+    /// True when operand `o` has stride 0 along every outer dim: all rows map onto one row of it.
+    boolean oneOutputRow(int o) {
+        for (int s : outerStrides[o]) if (s != 0) return false;
+        return true;
+    }
+
+    /// Rows [from, to), whole, on the calling thread, in order.
+    void forEachRowsOf(long from, long to, Row body) {
+        runRows(body, from, to, 0, inner);
+    }
+
     /// Parallel over column ranges of the innermost dim; each task runs every row, in order, over its
     /// columns (rows that accumulate into the same outputs column by column).
     void forEachColumns(Row body) {

@@ -106,9 +106,23 @@ class KernelInvariantsTest {
         for (DType dt : new DType[] {DType.F32, DType.F64}) {
             Tensor big = Tensor.randn(new Generator(4), dt, 4, 250_001);
             Tensor m = values(5, dt), mt = m.t().contiguous().t();
+            Tensor tall = Tensor.randn(new Generator(6), dt, 3, 700, 130);   // row blocks: every dim but the last reduced
             Parallel.setThreads(1);
             Tensor all = big.sum(), rows = big.sum(1, false), cols = m.sum(0, false), inner = m.sum(1, true), mx = big.amax(1, false);
+            Tensor tallCols = tall.sum(new int[] {0, 1}, false), tallMin = tall.view(2100, 130).amin(0, false);
             Parallel.setThreads(2);
+            assertSameBits(tallCols, tall.sum(new int[] {0, 1}, false), dt + " column sums of a tall tensor");
+            assertSameBits(tallMin, tall.view(2100, 130).amin(0, false), dt + " column minima of a tall tensor");
+            double[] got = tallCols.to(DType.F64).toDoubleArray(), x = tall.to(DType.F64).toDoubleArray();
+            for (int j = 0; j < 130; j++) {
+                double want = 0, least = Double.POSITIVE_INFINITY;
+                for (int i = 0; i < 2100; i++) {
+                    want += x[i * 130 + j];
+                    least = Math.min(least, x[i * 130 + j]);
+                }
+                assertEquals(want, got[j], 1e-9 + (dt == DType.F32 ? 2e-4 : 1e-12) * 2100, dt + " column sum " + j);
+                assertEquals(least, tallMin.to(DType.F64).toDoubleArray()[j], dt + " column minimum " + j);
+            }
             assertSameBits(all, big.sum(), dt + " full sum");
             assertSameBits(rows, big.sum(1, false), dt + " row sums");
             assertSameBits(cols, m.sum(0, false), dt + " column sums");
