@@ -79,7 +79,8 @@ public final class Parallel {
         return pool;
     }
 
-    /// Runs `body` over `[0, n)` in ranges of at least `grain` indices, on the pool when that pays.
+    /// Runs `body` over `[0, n)` in ranges of at least `grain` indices, in parallel when that pays: one
+    /// range per thread on [Team] when it is free, else on the pool.
     public static void forRange(int n, int grain, RangeBody body) {
         int threads = threads();
         if (n <= 0) return;
@@ -89,6 +90,10 @@ public final class Parallel {
             return;
         }
         int chunks = Math.min(threads * 4, Math.max(1, n / Math.max(1, grain)));
+        // One equal range per thread on GEMM's spinning team when it is free: waking a parked pool
+        // worker costs 80–540 µs on a VM, more than a 4 MiB elementwise op takes.
+        int bands = Math.min(threads, chunks);
+        if (Team.tryBands(bands, i -> body.run((int) ((long) n * i / bands), (int) ((long) n * (i + 1) / bands)))) return;
         pool.invoke(new Split(body, 0, n, chunks));
     }
 

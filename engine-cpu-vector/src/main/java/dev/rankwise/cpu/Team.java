@@ -5,7 +5,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /// Helper threads that spin for a short while between jobs, for kernels that split into one band per
-/// thread and run back to back (GEMM).
+/// thread and run back to back (GEMM, and [Parallel#forRange]'s loops when the team is free).
 ///
 /// Waking a parked thread costs more than a 256³ product on a virtual machine: the idle core's vCPU is
 /// halted and the host has to reschedule it (measured here, 2 threads, average over back-to-back calls:
@@ -45,6 +45,11 @@ public final class Team {
     /// one, or a nested call).
     public static boolean trySplit(int bands, IntConsumer band) {
         return tryRun(bands, inline(band));
+    }
+
+    /// [#run] when the team is free here (pool loops of leaf work); false, with nothing run, when not.
+    static boolean tryBands(int bands, IntConsumer band) {
+        return tryRun(bands, band);
     }
 
     private static IntConsumer inline(IntConsumer band) {
