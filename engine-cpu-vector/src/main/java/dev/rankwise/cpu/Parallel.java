@@ -91,9 +91,10 @@ public final class Parallel {
         }
         int chunks = Math.min(threads * 4, Math.max(1, n / Math.max(1, grain)));
         // One equal range per thread on GEMM's spinning team when it is free: waking a parked pool
-        // worker costs 80–540 µs on a VM, more than a 4 MiB elementwise op takes.
+        // worker costs 80–540 µs on a VM, more than a 4 MiB elementwise op takes. Splits inside a range
+        // (a GEMM per batch entry) run inline, as they do inside a pool worker.
         int bands = Math.min(threads, chunks);
-        if (Team.tryBands(bands, i -> body.run((int) ((long) n * i / bands), (int) ((long) n * (i + 1) / bands)))) return;
+        if (Team.trySplit(bands, i -> body.run((int) ((long) n * i / bands), (int) ((long) n * (i + 1) / bands)))) return;
         pool.invoke(new Split(body, 0, n, chunks));
     }
 

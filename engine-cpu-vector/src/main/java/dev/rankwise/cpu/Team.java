@@ -47,11 +47,6 @@ public final class Team {
         return tryRun(bands, inline(band));
     }
 
-    /// [#run] when the team is free here (pool loops of leaf work); false, with nothing run, when not.
-    static boolean tryBands(int bands, IntConsumer band) {
-        return tryRun(bands, band);
-    }
-
     private static IntConsumer inline(IntConsumer band) {
         return i -> Parallel.inline(() -> band.accept(i));
     }
