@@ -160,9 +160,9 @@ public final class BenchMain {
     }
 
     static String table(List<Row> rows) {
-        StringBuilder sb = new StringBuilder(String.format("%-34s %7s %12s %12s  %-28s %7s  %s%n", "case", "threads", "rankwise", "peer", "peer_name", "ratio", "unit"));
+        StringBuilder sb = new StringBuilder(String.format("%-34s %7s %12s %12s  %-32s %7s  %s%n", "case", "threads", "rankwise", "peer", "peer_name", "ratio", "unit"));
         for (Row r : rows) {
-            sb.append(String.format("%-34s %7d %12.4g %12.4g  %-28s %7.3f  %s%n", r.caseName(), r.threads(), r.rankwise(), r.peer(), r.peerName(), r.ratio(), r.unit()));
+            sb.append(String.format("%-34s %7d %12.4g %12.4g  %-32s %7.3f  %s%n", r.caseName(), r.threads(), r.rankwise(), r.peer(), r.peerName(), r.ratio(), r.unit()));
         }
         return sb.toString();
     }

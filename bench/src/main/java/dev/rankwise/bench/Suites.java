@@ -24,6 +24,12 @@ final class Suites {
     /// EJML (single-threaded, about 3 GFLOP/s here) only up to this many flops, or a run takes hours.
     static final double EJML_MAX_FLOPS = 4e9;
 
+    /// An OpenBLAS peer with its kernels pinned by OPENBLAS_CORETYPE, and its row label.
+    record PinnedOpenBlas(String coreType, String label) {}
+    static final List<PinnedOpenBlas> OPENBLAS_PINNED = List.of(
+            new PinnedOpenBlas("SkylakeX", "OpenBLAS (SkylakeX kernels)"),
+            new PinnedOpenBlas("Haswell", "OpenBLAS (Haswell kernels, AVX2)"));
+
     static List<Row> gemm(Options o) throws Exception {
         String[] shapes = o.shapes() != null ? o.shapes() : o.smoke() ? GEMM_SMOKE : o.quick() ? GEMM_QUICK : GEMM_FULL;
         String[] threads = BenchMain.strings(o.threads()), dtypes = {"F32", "F64"};
@@ -43,21 +49,27 @@ final class Suites {
         if (small.length > 0) {
             t.putAll(BenchMain.jmh(GemmBenchmark.class, Map.of("shape", small, "dtype", dtypes, "threads", new String[] {"1"}), o, "ejml"));
         }
-        // OpenBLAS's default detection may pick its AVX2 kernels on an AVX-512 CPU (as it did where the
-        // goals were set; on our Sapphire Rapids VM it picks AVX-512); its AVX-512 kernels run in a child
-        // JVM started with OPENBLAS_CORETYPE=SkylakeX (read once, when the library loads).
-        Map<String, Double> avx512 = new java.util.HashMap<>();
+        // OpenBLAS picks its kernels by CPU detection when the library loads; child JVMs pin them with
+        // OPENBLAS_CORETYPE. The issue's goals name two: the AVX-512 kernels (SkylakeX) and the AVX2
+        // kernels (Haswell) that default detection picked on the CPU where the goals were set. On our
+        // Sapphire Rapids VM default detection picks AVX-512, so the Haswell child is what measures
+        // "1.5x OpenBLAS default detection" as the issue meant it.
+        Map<PinnedOpenBlas, Map<String, Double>> pinned = new java.util.LinkedHashMap<>();
         if (!o.smoke()) {
             List<String> childArgs = new ArrayList<>(List.of("gemm", "--openblas-only"));
             if (o.quick()) childArgs.add("--quick");
             if (o.threads().length == 1) childArgs.addAll(List.of("--threads", Integer.toString(o.threads()[0])));
             if (o.shapes() != null) childArgs.addAll(List.of("--shapes", String.join(",", o.shapes())));
-            try {
-                for (Row r : BenchMain.child(Map.of("OPENBLAS_CORETYPE", "SkylakeX"), childArgs.toArray(new String[0]))) {
-                    avx512.put(r.caseName() + "|" + r.threads(), r.peer());
+            for (PinnedOpenBlas pin : OPENBLAS_PINNED) {
+                Map<String, Double> peer = new java.util.HashMap<>();
+                try {
+                    for (Row r : BenchMain.child(Map.of("OPENBLAS_CORETYPE", pin.coreType()), childArgs.toArray(new String[0]))) {
+                        peer.put(r.caseName() + "|" + r.threads(), r.peer());
+                    }
+                } catch (Exception e) {
+                    System.err.println("rankwise bench: the OpenBLAS " + pin.coreType() + " run failed (" + e.getMessage() + "); leaving it out");
                 }
-            } catch (Exception e) {
-                System.err.println("rankwise bench: the OpenBLAS AVX-512 run failed (" + e.getMessage() + "); reporting default detection only");
+                pinned.put(pin, peer);
             }
         }
         List<Row> rows = new ArrayList<>();
@@ -68,8 +80,10 @@ final class Suites {
             int th = Integer.parseInt(p.get("threads"));
             double flops = GemmBenchmark.flops(shape), mine = flops / e.getValue();
             String suffix = e.getKey().substring("rankwise".length());
-            Double sk = avx512.get(cs + "|" + th);
-            if (sk != null) rows.add(new Row(cs, th, mine, sk, "OpenBLAS (SkylakeX kernels)", mine / sk, "GFLOP/s"));
+            for (var pin : pinned.entrySet()) {
+                Double peer = pin.getValue().get(cs + "|" + th);
+                if (peer != null) rows.add(new Row(cs, th, mine, peer, pin.getKey().label(), mine / peer, "GFLOP/s"));
+            }
             double ob = flops / t.get("openblas" + suffix);
             rows.add(new Row(cs, th, mine, ob, "OpenBLAS (default detection)", mine / ob, "GFLOP/s"));
             Double ej = t.get(BenchMain.key("ejml", Map.of("dtype", p.get("dtype"), "shape", shape, "threads", "1")));
