@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,10 +55,22 @@ class GemmTest {
         check(rnd, new Case(390, 33, 100, true, false, 2, 0, 0, 1, 0, 0, 0, 0));
     }
 
-    /// n wider than one NC block of B.
+    /// The packed path across its blocks: n wider than one NC block of B and K longer than one packed
+    /// K_BLOCKS·KC stretch of it (with remainders), in every transpose, with and without beta, on 1 and 2
+    /// threads. (m > FEW_M and k > SHORT_K, so [GemmNarrowF64] does not take these.)
     @Test
-    void widerThanOneColumnBlock() {
-        check(new Random(3), new Case(3, GemmF32.NC + 37, 5, false, true, 1, 1, 0, 0, 0, 0, 0, 0));
+    void packedPathAcrossColumnAndKBlocks() {
+        Random rnd = new Random(3);
+        int n = Math.max(GemmF32.NC, GemmF64.NC) + 37;
+        int k = Math.max(GemmF32.K_BLOCKS * GemmF32.KC, GemmF64.K_BLOCKS * GemmF64.KC) + 37;
+        assertFalse(GemmNarrowF64.takes(false, false, GemmNarrowF64.FEW_M + 9, n, k));
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            check(rnd, new Case(GemmNarrowF64.FEW_M + 9, n, k, false, false, 1, 0, 0, 0, 0, 0, 0, 0));
+            check(rnd, new Case(GemmNarrowF64.FEW_M + 9, n, k, true, true, -0.5, 1, 1, 2, 3, 1, 1, 5));
+        }
+        check(rnd, new Case(GemmNarrowF64.FEW_M + 9, n, k, true, false, 1, 0.5, 0, 0, 0, 0, 0, 0));
+        check(rnd, new Case(GemmNarrowF64.FEW_M + 9, n, k, false, true, 2, 0, 0, 0, 0, 3, 0, 0));
     }
 
     /// The skinny paths ([GemmNarrowF64]) across their own blocks: narrow products with K over several
