@@ -35,9 +35,9 @@ final class GemmF32 {
     /// panels take all of L1 and the kernel ran 10% slower even with C out of the picture). MC×KC of A
     /// lives in L2. C is the expensive operand: every K block reads and writes each tile of it again, so
     /// the K blocks run innermost over an MC×NC block of C (384 KiB for either type) that stays in L2
-    /// beside the KC×NC panel of B in use, instead of leaving for L3 between K blocks. Measured in one
-    /// JVM against the earlier order (K blocks outside the row blocks, NC 4096, KC 256), one thread:
-    /// F32 2000³ 57 → 67–69 GFLOP/s, 2048³ 66 → 68–70; F32 2000³ 135 → 146–150.
+    /// beside the KC×NC panel of B in use, instead of leaving for L3 between K blocks. Measured in
+    /// alternating JVMs against the earlier order (K blocks outside the row blocks, NC 4096, KC 256),
+    /// one thread: 2000³ F64 60–63 → 66–68 GFLOP/s, F32 131–141 → 144–148; powers of two unchanged.
     static final int KC = S.elementSize() == 64 ? 192 : 256, MC = 96, NC = S.elementSize() == 64 ? 512 : 1024;
     /// B is packed for up to this many K blocks at a time: at most K_BLOCKS·KC×NC elements (8 MiB for
     /// F32, 6 MiB for F64) per thread, however long K is.
