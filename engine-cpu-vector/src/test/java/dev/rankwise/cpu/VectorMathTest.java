@@ -3,6 +3,7 @@ package dev.rankwise.cpu;
 import dev.rankwise.DType;
 import dev.rankwise.Tensor;
 import dev.rankwise.ops.UnaryOp;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
@@ -76,6 +77,35 @@ class VectorMathTest {
         float[] yf = new float[N];
         VectorMath.exp(xf, 0, yf, 0, N);
         assertTrue(maxUlpsF32(xf, yf, StrictMath::exp) <= 1.0);
+    }
+
+    /// exp takes a short path (one 2ᵏ) for a vector whose lanes all lie where 2ᵏ is a normal number,
+    /// and the clamped two-half path when any lane does not. Both must give the same bits: each vector
+    /// of in-range inputs is computed once alone and once with its lane 0 pushed out of range.
+    @Test
+    void expShortAndWidePathsGiveTheSameBits() {
+        Random rnd = new Random(7);
+        int ld = DoubleVector.SPECIES_PREFERRED.length(), lf = FloatVector.SPECIES_PREFERRED.length();
+        double[] xd = new double[N], xdWide = new double[N], yd = new double[N], ydWide = new double[N];
+        float[] xf = new float[N], xfWide = new float[N], yf = new float[N], yfWide = new float[N];
+        for (int i = 0; i < N; i++) {
+            xd[i] = i % 97 == 0 ? (i % 2 == 0 ? 708.0 : -708.0) : (2 * rnd.nextDouble() - 1) * 708;
+            xf[i] = i % 97 == 0 ? (i % 2 == 0 ? 87f : -87f) : (float) ((2 * rnd.nextDouble() - 1) * 87);
+        }
+        System.arraycopy(xd, 0, xdWide, 0, N);
+        System.arraycopy(xf, 0, xfWide, 0, N);
+        for (int i = 0; i < N; i += ld) xdWide[i] = 800;
+        for (int i = 0; i < N; i += lf) xfWide[i] = 100f;
+        VectorMath.exp(xd, 0, yd, 0, N);
+        VectorMath.exp(xdWide, 0, ydWide, 0, N);
+        VectorMath.exp(xf, 0, yf, 0, N);
+        VectorMath.exp(xfWide, 0, yfWide, 0, N);
+        for (int i = 0; i < N; i++) {
+            if (i % ld != 0) assertEquals(Double.doubleToRawLongBits(yd[i]), Double.doubleToRawLongBits(ydWide[i]), "F64 exp(" + xd[i] + ")");
+            if (i % lf != 0) assertEquals(Float.floatToRawIntBits(yf[i]), Float.floatToRawIntBits(yfWide[i]), "F32 exp(" + xf[i] + ")");
+        }
+        assertEquals(Double.POSITIVE_INFINITY, ydWide[0]);
+        assertEquals(Float.POSITIVE_INFINITY, yfWide[0]);
     }
 
     @Test
