@@ -25,10 +25,10 @@ public final class Parallel {
     /// as inside a pool worker; under [#onTeam] the spinning [Team] may still take a band.
     private static final ScopedValue<Boolean> SERIAL = ScopedValue.newInstance();
 
-    /// True inside a pool worker or a [#serially] scope, where a split must run inline: the outer
-    /// level already decided how many threads this work gets.
+    /// True inside a pool worker, a [Team] band or a [#serially] scope, where a split must run inline:
+    /// the outer level already decided how many threads this work gets.
     public static boolean nested() {
-        return ForkJoinTask.inForkJoinPool() || SERIAL.isBound();
+        return ForkJoinTask.inForkJoinPool() || Team.inBand() || SERIAL.isBound();
     }
 
     /// Runs `work` on the calling thread with every split inside it inline (pool loops, GEMM teams,
@@ -48,16 +48,16 @@ public final class Parallel {
     /// Whether a [Team#split] may use the helpers here: not inside a pool worker nor a [#serially]
     /// scope.
     public static boolean teamAllowed() {
-        return !ForkJoinTask.inForkJoinPool() && !SERIAL.orElse(Boolean.FALSE);
+        return !ForkJoinTask.inForkJoinPool() && !Team.inBand() && !SERIAL.orElse(Boolean.FALSE);
     }
 
     /// Whether this thread runs inside a [#onTeam] scope (and not in one of its bands): where the
     /// decomposition's own explicit splits go to the spinning team.
     public static boolean inTeamScope() {
-        return !ForkJoinTask.inForkJoinPool() && SERIAL.isBound() && !SERIAL.get();
+        return !ForkJoinTask.inForkJoinPool() && !Team.inBand() && SERIAL.isBound() && !SERIAL.get();
     }
 
-    /// Runs `work` with every split inside it inline (a Team band's body).
+    /// Runs `work` with every split inside it inline (a Team split's bands when the team is not free).
     static void inline(Runnable work) {
         ScopedValue.where(SERIAL, Boolean.TRUE).run(work);
     }

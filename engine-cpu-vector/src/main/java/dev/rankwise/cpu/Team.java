@@ -24,15 +24,14 @@ public final class Team {
 
     /// Runs `band.accept(i)` for i in `[0, bands)`, each band on its own thread when the team is free.
     public static void run(int bands, IntConsumer band) {
-        if (Parallel.nested() || !tryRun(bands, band)) fallback(bands, band);
+        if (Parallel.nested() || !tryRun(bands, band, false)) fallback(bands, band);
     }
 
     /// As [#run] for bands that split further inside (GEMMs, pool loops): every split in a band runs
     /// inline, on the caller's band as on the helpers'. Unlike [#run] it uses the team inside a
     /// [Parallel#onTeam] scope too.
     public static void split(int bands, IntConsumer band) {
-        IntConsumer inline = inline(band);
-        if (!tryRun(bands, inline)) fallback(bands, inline);
+        if (!tryRun(bands, band, true)) fallback(bands, inline(band));
     }
 
     private static void fallback(int bands, IntConsumer band) {
@@ -44,29 +43,44 @@ public final class Team {
     /// [#split] when the team is free here; false, with nothing run, when it is not (busy, a team of
     /// one, or a nested call).
     public static boolean trySplit(int bands, IntConsumer band) {
-        return tryRun(bands, inline(band));
+        return tryRun(bands, band, true);
     }
 
     private static IntConsumer inline(IntConsumer band) {
         return i -> Parallel.inline(() -> band.accept(i));
     }
 
-    private static boolean tryRun(int bands, IntConsumer band) {
-        if (bands <= 1 || !Parallel.teamAllowed() || Thread.currentThread() instanceof Helper
-                || !BUSY.compareAndSet(false, true)) {
+    /// The thread running band 0 of a [#split], while it does.
+    private static volatile Thread leader;
+
+    /// Whether the calling thread runs a band of the team, where every split runs inline
+    /// ([Parallel#nested]): a helper, or the caller in band 0 of a [#split].
+    static boolean inBand() {
+        Thread t = Thread.currentThread();
+        return t instanceof Helper || t == leader;
+    }
+
+    /// The bands on the team; with `inlineSplits`, splits inside the caller's band run inline too (on a
+    /// helper they always do). Every band is called directly, with no lambda or scope around it: each
+    /// wrapper is a level of C2's inlining budget (MaxInlineLevel, 15) between the compiled caller and
+    /// the kernel, and a vector kernel that lands past it is compiled with boxed vectors. Measured: exp
+    /// over 2²⁰ floats on two threads ran 30× slower once C2 compiled the band's caller, with a
+    /// ScopedValue scope and two lambdas around the band.
+    private static boolean tryRun(int bands, IntConsumer band, boolean inlineSplits) {
+        if (bands <= 1 || !Parallel.teamAllowed() || !BUSY.compareAndSet(false, true)) {
             return false;
         }
         try {
             Helper[] hs = helpers(bands - 1);
-            for (int i = 1; i < bands; i++) {
-                int b = i;
-                hs[i - 1].start(() -> band.accept(b));
-            }
+            for (int i = 1; i < bands; i++) hs[i - 1].start(band, i);
             Throwable failure = null;
+            if (inlineSplits) leader = Thread.currentThread();
             try {
                 band.accept(0);
             } catch (Throwable t) {
                 failure = t;
+            } finally {
+                leader = null;
             }
             for (int i = 1; i < bands; i++) {
                 Throwable t = hs[i - 1].await();
@@ -101,7 +115,8 @@ public final class Team {
     }
 
     private static final class Helper extends Thread {
-        private volatile Runnable job;
+        private volatile IntConsumer job;
+        private int index;
         private volatile boolean done = true, sleeping;
         private volatile Throwable failure;
 
@@ -110,10 +125,12 @@ public final class Team {
             setDaemon(true);
         }
 
-        void start(Runnable r) {
+        /// Runs `band.accept(index)`.
+        void start(IntConsumer band, int index) {
             failure = null;
             done = false;
-            job = r;
+            this.index = index;                         // published by the volatile write of job
+            job = band;
             if (sleeping) LockSupport.unpark(this);
         }
 
@@ -131,7 +148,7 @@ public final class Team {
         @Override
         public void run() {
             while (true) {
-                Runnable r = job;
+                IntConsumer r = job;
                 if (r == null) {
                     // Spin, yielding now and then: a thread that shares this core (more threads than
                     // cores) gets it, while on a free core the yield returns at once and this helper
@@ -150,7 +167,7 @@ public final class Team {
                 }
                 job = null;
                 try {
-                    r.run();
+                    r.accept(index);
                 } catch (Throwable t) {
                     failure = t;
                 }

@@ -41,6 +41,37 @@ class TeamTest {
         assertEquals(1, runs.get(1));
     }
 
+    /// Inside every band of a split (the caller's band 0 and the helpers') splits run inline on the
+    /// band's own thread, also under [Parallel#onTeam]; outside the bands nothing of this stays set.
+    @Test
+    void splitBandsRunTheirSplitsInline() {
+        Parallel.setThreads(2);
+        try {
+            for (boolean scoped : new boolean[] {false, true}) {
+                AtomicIntegerArray inlineSplits = new AtomicIntegerArray(2);
+                Runnable job = () -> {
+                    if (scoped) assertEquals(true, Parallel.inTeamScope());
+                    Team.split(2, i -> {
+                        Thread band = Thread.currentThread();
+                        Set<Thread> inner = ConcurrentHashMap.newKeySet();
+                        Parallel.forRange(64, 1, (s, e) -> inner.add(Thread.currentThread()));
+                        if (Parallel.nested() && !Parallel.inTeamScope() && inner.equals(Set.of(band))) {
+                            inlineSplits.incrementAndGet(i);
+                        }
+                    });
+                    assertEquals(scoped, Parallel.inTeamScope());
+                };
+                if (scoped) Parallel.onTeam(() -> { job.run(); return null; });
+                else job.run();
+                assertEquals(1, inlineSplits.get(0), "caller's band, scoped " + scoped);
+                assertEquals(1, inlineSplits.get(1), "helper's band, scoped " + scoped);
+                assertEquals(false, Parallel.nested(), "after the split");
+            }
+        } finally {
+            Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+        }
+    }
+
     @Test
     void nestedAndConcurrentCallsStillRunEveryBand() throws Exception {
         AtomicIntegerArray inner = new AtomicIntegerArray(6);
