@@ -38,24 +38,35 @@ final class VectorMath {
     static void exp(double[] x, int xo, double[] o, int oo, int n) {
         for (int i = 0; i < n; i += SD.length()) {
             DoubleVector xv = DoubleVector.fromArray(SD, x, xo + i);
-            // Only where some |x| > 708 can 2ᵏ fall outside the normal doubles; there x is clamped
-            // and 2ᵏ applied in two halves. Elsewhere one 2ᵏ gives the same bits: the first half-step
-            // multiplication is exact. NaN compares false and stays NaN on the short path.
-            boolean wide = xv.abs().compare(VectorOperators.GT, 708.0).anyTrue();
-            DoubleVector xc = wide ? xv.max(-746.0).min(710.0) : xv;         // NaN stays NaN
-            DoubleVector t = xc.fma(c(LOG2E), c(SHIFT_D));                  // SHIFT + k, k = round(x / ln2)
-            DoubleVector k = t.sub(SHIFT_D);
-            DoubleVector r = k.fma(c(-LN2_HI), xc);
-            r = k.fma(c(-LN2_LO), r);
-            DoubleVector e = poly(r).fma(r, c(1.0));
-            LongVector kl = (LongVector) t.reinterpretAsLongs().sub(SHIFT_D_BITS);
-            if (wide) {
-                LongVector k1 = kl.lanewise(VectorOperators.ASHR, 1), k2 = kl.sub(k1);
-                e.mul(pow2(k1)).mul(pow2(k2)).intoArray(o, oo + i);
-            } else {
-                e.mul(pow2(kl)).intoArray(o, oo + i);
+            // Where every |x| ≤ 708, 2ᵏ is a normal double and one multiplication by it gives the same
+            // bits as [#expWide]'s two halves (whose first multiplication is exact). NaN compares false
+            // and stays NaN here. The rare vector goes through a call, so this loop stays small enough
+            // for C2 to inline it whole (measured: with both paths inline it was sometimes compiled with
+            // boxed vectors, 30× slower).
+            if (xv.abs().compare(VectorOperators.GT, 708.0).anyTrue()) {
+                expWide(x, xo + i, o, oo + i);
+                continue;
             }
+            DoubleVector t = xv.fma(c(LOG2E), c(SHIFT_D));                  // SHIFT + k, k = round(x / ln2)
+            DoubleVector k = t.sub(SHIFT_D);
+            DoubleVector r = k.fma(c(-LN2_HI), xv);
+            r = k.fma(c(-LN2_LO), r);
+            LongVector kl = (LongVector) t.reinterpretAsLongs().sub(SHIFT_D_BITS);
+            poly(r).fma(r, c(1.0)).mul(pow2(kl)).intoArray(o, oo + i);
         }
+    }
+
+    /// e^x for one vector at `xo` with some |x| > 708: x clamped (results overflow to ∞ or underflow
+    /// to 0 on their own), 2ᵏ applied in two halves so that neither leaves the doubles.
+    private static void expWide(double[] x, int xo, double[] o, int oo) {
+        DoubleVector xc = DoubleVector.fromArray(SD, x, xo).max(-746.0).min(710.0);   // NaN stays NaN
+        DoubleVector t = xc.fma(c(LOG2E), c(SHIFT_D));
+        DoubleVector k = t.sub(SHIFT_D);
+        DoubleVector r = k.fma(c(-LN2_HI), xc);
+        r = k.fma(c(-LN2_LO), r);
+        LongVector kl = (LongVector) t.reinterpretAsLongs().sub(SHIFT_D_BITS);
+        LongVector k1 = kl.lanewise(VectorOperators.ASHR, 1), k2 = kl.sub(k1);
+        poly(r).fma(r, c(1.0)).mul(pow2(k1)).mul(pow2(k2)).intoArray(o, oo);
     }
 
     /// `o[i] = e^x[i] − 1` for `x[i] ≤ 0` (what tanh needs), accurate also near 0 where eˣ − 1 cancels.
@@ -94,24 +105,32 @@ final class VectorMath {
     private static final float SHIFT_F = 0x1.8p23f;
     private static final int SHIFT_F_BITS = Float.floatToRawIntBits(SHIFT_F);
 
+    /// As the F64 [#exp(double[], int, double[], int, int)], with |x| ≤ 87 for the short path.
     static void exp(float[] x, int xo, float[] o, int oo, int n) {
         for (int i = 0; i < n; i += SF.length()) {
             FloatVector xv = FloatVector.fromArray(SF, x, xo + i);
-            boolean wide = xv.abs().compare(VectorOperators.GT, 87f).anyTrue();   // as in the F64 exp
-            FloatVector xc = wide ? xv.max(-104f).min(89f) : xv;
-            FloatVector t = xc.fma(c((float) LOG2E), c(SHIFT_F));
-            FloatVector k = t.sub(SHIFT_F);
-            FloatVector r = k.fma(c(-LN2_HI_F), xc);
-            r = k.fma(c(-LN2_LO_F), r);
-            FloatVector e = poly(r).fma(r, c(1f));
-            IntVector ki = (IntVector) t.reinterpretAsInts().sub(SHIFT_F_BITS);
-            if (wide) {
-                IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1), k2 = ki.sub(k1);
-                e.mul(pow2(k1)).mul(pow2(k2)).intoArray(o, oo + i);
-            } else {
-                e.mul(pow2(ki)).intoArray(o, oo + i);
+            if (xv.abs().compare(VectorOperators.GT, 87f).anyTrue()) {
+                expWide(x, xo + i, o, oo + i);
+                continue;
             }
+            FloatVector t = xv.fma(c((float) LOG2E), c(SHIFT_F));
+            FloatVector k = t.sub(SHIFT_F);
+            FloatVector r = k.fma(c(-LN2_HI_F), xv);
+            r = k.fma(c(-LN2_LO_F), r);
+            IntVector ki = (IntVector) t.reinterpretAsInts().sub(SHIFT_F_BITS);
+            poly(r).fma(r, c(1f)).mul(pow2(ki)).intoArray(o, oo + i);
         }
+    }
+
+    private static void expWide(float[] x, int xo, float[] o, int oo) {
+        FloatVector xc = FloatVector.fromArray(SF, x, xo).max(-104f).min(89f);
+        FloatVector t = xc.fma(c((float) LOG2E), c(SHIFT_F));
+        FloatVector k = t.sub(SHIFT_F);
+        FloatVector r = k.fma(c(-LN2_HI_F), xc);
+        r = k.fma(c(-LN2_LO_F), r);
+        IntVector ki = (IntVector) t.reinterpretAsInts().sub(SHIFT_F_BITS);
+        IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1), k2 = ki.sub(k1);
+        poly(r).fma(r, c(1f)).mul(pow2(k1)).mul(pow2(k2)).intoArray(o, oo);
     }
 
     static void expm1NonPositive(float[] x, int xo, float[] o, int oo, int n) {
