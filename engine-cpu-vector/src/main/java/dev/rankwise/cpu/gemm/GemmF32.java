@@ -171,7 +171,7 @@ final class GemmF32 {
         }
     }
 
-    /// A scratch tile for [#tile]: MR·NR elements, and one more for [#kernel]'s sink.
+    /// A scratch tile for [#tile]: MR·NR elements, and one more for [#tileCold]'s sink.
     static float[] scratchTile() {
         return new float[MR * NR + 1];
     }
@@ -181,11 +181,26 @@ final class GemmF32 {
     static void tile(int kc, float[] pa, int ia, float[] pb, int ib, float[] c, int ic, int ldc,
                      int rows, int cols, float alpha, float beta, float[] scratch) {
         if (rows == MR && cols == NR) {
-            kernel(kc, pa, ia, pb, ib, c, ic, ldc, alpha, beta, scratch);
+            kernel(kc, pa, ia, pb, ib, c, ic, ldc, alpha, beta);
         } else {
-            kernel(kc, pa, ia, pb, ib, scratch, 0, NR, 1, 0, scratch);
+            kernel(kc, pa, ia, pb, ib, scratch, 0, NR, 1, 0);
             writeEdge(scratch, rows, cols, alpha, beta, c, ic, ldc);
         }
+    }
+
+    /// [#tile] for a C that comes from memory, written in one pass (the low-rank forward's output, the
+    /// short-K path): first it loads one element of each of a full tile's cache lines, so that their
+    /// misses overlap the kernel instead of stalling its write-back (Java has no prefetch instruction,
+    /// and C's rows are ldc apart, which the hardware prefetchers do not follow). [#block] does without:
+    /// it keeps C in L2 over its K blocks, and the loads measured 2–6% slower there.
+    static void tileCold(int kc, float[] pa, int ia, float[] pb, int ib, float[] c, int ic, int ldc,
+                         int rows, int cols, float alpha, float beta, float[] scratch) {
+        if (rows == MR && cols == NR) {
+            float touch = 0;
+            for (int i = 0, o = ic; i < MR; i++, o += ldc) touch += c[o] + c[o + NR - 1];
+            scratch[scratch.length - 1] = touch;            // a use, so the loads are not dropped
+        }
+        tile(kc, pa, ia, pb, ib, c, ic, ldc, rows, cols, alpha, beta, scratch);
     }
 
     /// One full MR×NR tile: `C = alpha·(Ã·B̃) + beta·C` for the packed micro-panels at `ia` and `ib`. Edge
@@ -194,16 +209,9 @@ final class GemmF32 {
     /// 141.6 → 112.7 GFLOP/s after one 2000³ product in the same JVM). The panel strides are constants on
     /// purpose: with a variable B stride C2 keeps range checks in the loop and spills (measured −15%).
     /// Everything stays in this one method: C2 would box vectors passed to a call it does not inline, and
-    /// a method this size stops inlining early. `sink`'s last element takes a value that keeps the loads of
-    /// C below alive.
+    /// a method this size stops inlining early.
     static void kernel(int kc, float[] pa, int ia, float[] pb, int ib, float[] c, int ic, int ldc,
-                       float alpha, float beta, float[] sink) {
-        // Touch the tile's rows of C now, so that their cache misses overlap the loop below instead of
-        // stalling the write-back (Java has no prefetch instruction; C rows are ldc apart, which the
-        // hardware prefetchers do not follow). Measured: +3-5% once C outgrows L2.
-        float touch = 0;
-        for (int i = 0, o = ic; i < MR; i++, o += ldc) touch += c[o] + c[o + NR - 1];
-        sink[sink.length - 1] = touch;                      // a use, so the loads are not dropped
+                       float alpha, float beta) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
         FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;

@@ -506,7 +506,7 @@ final class GemmNarrowF32 {
 
     /// Short products (k ≤ [#SHORT_K]), such as `u·Bᵀ` and `dh·A` in a LoRA layer: C is the big operand
     /// and its writes are the cost. op(B) (k×n, small) is packed once and shared; each task takes MR-row
-    /// bands of C and writes each band left to right with [GemmF32#tile], so C goes out as MR
+    /// bands of C and writes each band left to right with [GemmF32#tileCold], so C goes out as MR
     /// sequential streams (the packed path writes MC-row blocks one NR-wide strip at a time, MC streams
     /// that the prefetchers do not follow).
     static void shortK(int tasks, boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int offA, int lda,
@@ -523,7 +523,7 @@ final class GemmNarrowF32 {
                     int rows = Math.min(MR, i1 - i);
                     GemmF32.packA(ta, a, offA, lda, i, rows, 0, k, pa);
                     for (int jr = 0; jr < n; jr += NR) {
-                        GemmF32.tile(k, pa, 0, pb, jr * k, c, offC + i * ldc + jr, ldc, rows, Math.min(NR, n - jr), alpha, beta, buf.tile);
+                        GemmF32.tileCold(k, pa, 0, pb, jr * k, c, offC + i * ldc + jr, ldc, rows, Math.min(NR, n - jr), alpha, beta, buf.tile);
                     }
                 }
             }

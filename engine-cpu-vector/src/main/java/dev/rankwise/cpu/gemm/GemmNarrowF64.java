@@ -506,7 +506,7 @@ final class GemmNarrowF64 {
 
     /// Short products (k ≤ [#SHORT_K]), such as `u·Bᵀ` and `dh·A` in a LoRA layer: C is the big operand
     /// and its writes are the cost. op(B) (k×n, small) is packed once and shared; each task takes MR-row
-    /// bands of C and writes each band left to right with [GemmF64#tile], so C goes out as MR
+    /// bands of C and writes each band left to right with [GemmF64#tileCold], so C goes out as MR
     /// sequential streams (the packed path writes MC-row blocks one NR-wide strip at a time, MC streams
     /// that the prefetchers do not follow).
     static void shortK(int tasks, boolean ta, boolean tb, int m, int n, int k, double alpha, double[] a, int offA, int lda,
@@ -523,7 +523,7 @@ final class GemmNarrowF64 {
                     int rows = Math.min(MR, i1 - i);
                     GemmF64.packA(ta, a, offA, lda, i, rows, 0, k, pa);
                     for (int jr = 0; jr < n; jr += NR) {
-                        GemmF64.tile(k, pa, 0, pb, jr * k, c, offC + i * ldc + jr, ldc, rows, Math.min(NR, n - jr), alpha, beta, buf.tile);
+                        GemmF64.tileCold(k, pa, 0, pb, jr * k, c, offC + i * ldc + jr, ldc, rows, Math.min(NR, n - jr), alpha, beta, buf.tile);
                     }
                 }
             }

@@ -97,7 +97,7 @@ public final class LowRankF32 {
                     }
                     for (int jr = 0; jr < dOut; jr += nr) {
                         for (int ir = 0; ir < mc; ir += mr) {
-                            GemmF32.tile(kx, pa, ir * kx, pb, jr * kx, y, (ic + ir) * dOut + jr, dOut,
+                            GemmF32.tileCold(kx, pa, ir * kx, pb, jr * kx, y, (ic + ir) * dOut + jr, dOut,
                                     Math.min(mr, mc - ir), Math.min(nr, dOut - jr), 1, beta, pk.tile);
                         }
                     }
