@@ -7,8 +7,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /// The spinning team runs every band exactly once, on distinct threads when it is free, passes a
 /// band's failure to the caller, and serves nested and concurrent callers by falling back.
@@ -50,7 +52,7 @@ class TeamTest {
             for (boolean scoped : new boolean[] {false, true}) {
                 AtomicIntegerArray inlineSplits = new AtomicIntegerArray(2);
                 Runnable job = () -> {
-                    if (scoped) assertEquals(true, Parallel.inTeamScope());
+                    if (scoped) assertTrue(Parallel.inTeamScope());
                     Team.split(2, i -> {
                         Thread band = Thread.currentThread();
                         Set<Thread> inner = ConcurrentHashMap.newKeySet();
@@ -65,7 +67,7 @@ class TeamTest {
                 else job.run();
                 assertEquals(1, inlineSplits.get(0), "caller's band, scoped " + scoped);
                 assertEquals(1, inlineSplits.get(1), "helper's band, scoped " + scoped);
-                assertEquals(false, Parallel.nested(), "after the split");
+                assertFalse(Parallel.nested(), "after the split");
             }
         } finally {
             Parallel.setThreads(Runtime.getRuntime().availableProcessors());
