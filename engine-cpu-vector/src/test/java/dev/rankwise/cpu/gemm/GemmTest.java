@@ -73,6 +73,34 @@ class GemmTest {
         check(rnd, new Case(GemmNarrowF64.FEW_M + 9, n, k, false, true, 2, 0, 0, 0, 0, 3, 0, 0));
     }
 
+    /// Packing op(A) = A (row-major) through the in-register transpose ([GemmF64#transposeRows]) gives
+    /// exactly the element-by-element layout: kc a multiple of L and not, a partial last panel, offsets
+    /// and a padded lda, in both types.
+    @Test
+    void packingATransposesExactly() {
+        Random rnd = new Random(7);
+        for (int[] s : new int[][] {{3 * GemmF64.MR, 4 * GemmF32.L}, {2 * GemmF64.MR + 5, 3 * GemmF32.L + 7}, {GemmF64.MR, 5}}) {
+            int mc = s[0], kc = s[1], lda = kc + 13, i0 = 2, p0 = 3, off = 4;
+            double[] a = new double[off + (i0 + mc) * lda];
+            float[] af = new float[a.length];
+            for (int i = 0; i < a.length; i++) af[i] = (float) (a[i] = rnd.nextGaussian());
+            int panels = GemmF64.ceilDiv(mc, GemmF64.MR);
+            double[] want = new double[panels * GemmF64.MR * kc], got = new double[want.length];
+            float[] gotF = new float[want.length];
+            for (int i = 0; i < mc; i++) {
+                for (int p = 0; p < kc; p++) {
+                    want[i / GemmF64.MR * GemmF64.MR * kc + p * GemmF64.MR + i % GemmF64.MR] = a[off + (i0 + i) * lda + p0 + p];
+                }
+            }
+            GemmF64.packA(false, a, off, lda, i0, mc, p0, kc, got);
+            GemmF32.packA(false, af, off, lda, i0, mc, p0, kc, gotF);
+            for (int e = 0; e < want.length; e++) {
+                assertEquals(want[e], got[e], 0, "F64 packed element " + e + " of " + mc + "x" + kc);
+                assertEquals((float) want[e], gotF[e], 0, "F32 packed element " + e + " of " + mc + "x" + kc);
+            }
+        }
+    }
+
     /// The skinny paths ([GemmNarrowF64]) across their own blocks: narrow products with K over several
     /// chunks (with a remainder that is not a multiple of the vector length), few-row products with K
     /// over several blocks and n past one packed strip of B, broadcast products (L < n ≤ 64) with one and
