@@ -85,13 +85,15 @@ public final class LowRankF64 {
                     int mc = Math.min(mcMax, i1 - ic);
                     for (int ip = 0; ip < mc; ip += mr) {       // (i, p) of panel ip at ip·kx + p·MR + i
                         int base = ip * kx;
+                        boolean full = ip + mr <= mc && GemmF64.TRANSPOSES;
+                        if (full) GemmF64.transposeRows(x, (ic + ip) * dIn + k0, dIn, kw, pa, base);
                         for (int i = 0; i < mr; i++) {
                             int row = ic + ip + i;
                             if (ip + i >= mc) {
                                 for (int p = 0; p < kx; p++) pa[base + p * mr + i] = 0;
                                 continue;
                             }
-                            for (int p = 0; p < kw; p++) pa[base + p * mr + i] = x[row * dIn + k0 + p];
+                            if (!full) for (int p = 0; p < kw; p++) pa[base + p * mr + i] = x[row * dIn + k0 + p];
                             for (int p = 0; p < r; p++) pa[base + (kw + p) * mr + i] = u[row * r + p];
                         }
                     }
