@@ -199,6 +199,28 @@ public final class BenchMain {
         return out;
     }
 
+    /// [#jmh] once per combination of the parameter values, so that the methods of one case (Rankwise
+    /// and its peer) run back to back, seconds apart. In one run over all cases JMH takes every case of
+    /// one method before the next method, so the two figures of a ratio were minutes apart, and on a
+    /// shared machine whose speed drifts by 15–25% within an hour that drift went into the ratio.
+    static Map<String, Double> jmhEachCase(Class<?> type, Map<String, String[]> params, Options o, String methodRegex) throws Exception {
+        List<Map<String, String[]>> cases = new ArrayList<>(List.of(new TreeMap<>()));
+        for (var p : new TreeMap<>(params).entrySet()) {
+            List<Map<String, String[]>> next = new ArrayList<>();
+            for (Map<String, String[]> c : cases) {
+                for (String v : p.getValue()) {
+                    Map<String, String[]> one = new TreeMap<>(c);
+                    one.put(p.getKey(), new String[] {v});
+                    next.add(one);
+                }
+            }
+            cases = next;
+        }
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (Map<String, String[]> c : cases) out.putAll(jmh(type, c, o, methodRegex));
+        return out;
+    }
+
     static String key(String method, Map<String, String> params) {
         StringBuilder sb = new StringBuilder(method);
         new TreeMap<>(params).forEach((k, v) -> sb.append('|').append(k).append('=').append(v));
